@@ -1,0 +1,47 @@
+"""Slots filled on every message, whatever the conversation is doing."""
+
+import logging
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import ValidationAction
+from rasa_sdk.types import DomainDict
+
+from actions.language import detect_language
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_LANGUAGE = "es"
+
+
+def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
+    """Returns the metadata the channel sent with the latest user message."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("metadata") or {}
+    return {}
+
+
+class ValidateSlotMappings(ValidationAction):
+    """Keeps the conversation in the language the person writes in."""
+
+    async def extract_language(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        current = tracker.get_slot("language")
+        detected = detect_language(tracker.latest_message.get("text") or "")
+        if detected is None:
+            if current:
+                return {}
+            hint = str(latest_user_metadata(tracker).get("language") or "")[:2]
+            detected = hint if hint in ("es", "en") else DEFAULT_LANGUAGE
+        if detected != current:
+            logger.debug(
+                "conversation %s language %s -> %s",
+                tracker.sender_id,
+                current,
+                detected,
+            )
+            return {"language": detected}
+        return {}

@@ -1,0 +1,135 @@
+"""Actions around the warranty claim form: its end, questions, cancel, a person."""
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.claim import CLAIM_SLOTS, ticket_payload
+from actions.crm_client import CrmError, CrmUnavailableError
+from actions.formatting import format_date
+from actions.messages import say
+from actions.warranty_form import crm, language_of, product_label
+
+logger = logging.getLogger(__name__)
+
+
+def reset_claim() -> list[dict[str, Any]]:
+    """Clears every slot of the claim, so the next one starts afresh."""
+    return [SlotSet(slot, None) for slot in CLAIM_SLOTS] + [
+        SlotSet("serial_attempts", 0),
+        SlotSet("check_step", 0),
+    ]
+
+
+class ActionFinishWarrantyClaim(Action):
+    """Tells the person how the claim ended, then clears it."""
+
+    def name(self) -> str:
+        return "action_finish_warranty_claim"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        ticket = tracker.get_slot("ticket")
+        if not ticket:
+            say(dispatcher, tracker, "claim_not_opened")
+            return reset_claim()
+
+        if tracker.get_slot("problem_solved"):
+            response = "resolved_first_contact"
+        elif ticket["status"] != "assigned":
+            response = "ticket_pending_assignment"
+        elif ticket["kind"] == "paid_repair":
+            response = "paid_repair_assigned"
+        else:
+            response = "ticket_assigned"
+        say(
+            dispatcher,
+            tracker,
+            response,
+            ticket_number=ticket["number"],
+            centre=ticket.get("centre"),
+            postal_code=ticket.get("postal_code"),
+        )
+        return reset_claim()
+
+
+class ActionCancelClaim(Action):
+    """Stops the claim without opening anything."""
+
+    def name(self) -> str:
+        return "action_cancel_claim"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        logger.info("claim cancelled in conversation %s", tracker.sender_id)
+        say(dispatcher, tracker, "claim_cancelled")
+        return reset_claim()
+
+
+class ActionAnswerWarrantyTerm(Action):
+    """Answers how long the warranty lasts: the unit's own end date if known."""
+
+    def name(self) -> str:
+        return "action_answer_warranty_term"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        unit = tracker.get_slot("unit")
+        end_date = tracker.get_slot("warranty_end_date")
+        if unit and unit.get("term_months") and end_date:
+            say(
+                dispatcher,
+                tracker,
+                "warranty_term_unit",
+                product=product_label(unit, language_of(tracker)),
+                months=unit["term_months"],
+                end_date=format_date(end_date),
+            )
+        else:
+            say(dispatcher, tracker, "warranty_term_general")
+        return []
+
+
+class ActionRequestHuman(Action):
+    """Records that the person wants a human, with what the bot had so far."""
+
+    def name(self) -> str:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        payload = ticket_payload(tracker, resolved_first_contact=False)
+        payload["kind"] = "handoff"
+        payload["idempotency_key"] = (
+            f"{tracker.sender_id}:handoff:{_latest_user_time(tracker)}"
+        )
+        try:
+            ticket = await crm.open_ticket(payload)
+        except (CrmUnavailableError, CrmError):
+            logger.exception(
+                "handoff ticket failed for conversation %s", tracker.sender_id
+            )
+            say(dispatcher, tracker, "crm_unavailable")
+            return []
+        logger.info(
+            "handoff requested in conversation %s: ticket %s",
+            tracker.sender_id,
+            ticket["number"],
+        )
+        say(dispatcher, tracker, "handoff_opened", ticket_number=ticket["number"])
+        return reset_claim()
+
+
+def _latest_user_time(tracker: Tracker) -> str:
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return f"{event.get('timestamp', 0):.6f}"
+    return "none"

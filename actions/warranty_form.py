@@ -1,0 +1,462 @@
+"""The warranty claim form: serial, warranty decision, checks, contact, ticket."""
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.claim import (
+    CONTACT_SLOTS,
+    required_claim_slots,
+    ticket_payload,
+)
+from actions.crm_client import CrmClient, CrmError, CrmUnavailableError
+from actions.formatting import (
+    clean_name,
+    format_date,
+    mask_name,
+    mask_phone,
+    normalize_phone,
+    normalize_postal_code,
+)
+from actions.messages import say
+
+logger = logging.getLogger(__name__)
+
+crm = CrmClient()
+
+
+def language_of(tracker: Tracker) -> str:
+    """The conversation's language, Spanish unless the person wrote English."""
+    return tracker.get_slot("language") or "es"
+
+
+def product_label(unit: dict[str, Any] | None, language: str) -> str:
+    """ "lavadora EcoWash 8 kg" / "EcoWash 8 kg washing machine"."""
+    if not unit:
+        return ""
+    if language == "en":
+        return f"{unit['name']} {unit['category_en'].lower()}"
+    return f"{unit['category_es'].lower()} {unit['name']}"
+
+
+class ValidateWarrantyClaimForm(FormValidationAction):
+    """Checks each answer of the claim and decides what to ask next."""
+
+    def name(self) -> str:
+        return "validate_warranty_claim_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return required_claim_slots(tracker.current_slot_values())
+
+    async def validate_serial_number(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        serial = str(value or "").strip()[:60]
+        attempts = int(tracker.get_slot("serial_attempts") or 0) + 1
+        language = language_of(tracker)
+        try:
+            decision = await crm.get_warranty(serial)
+            unit = None
+            if decision.get("reason") != "unit_not_found":
+                unit = await crm.get_unit(serial)
+        except CrmError as error:
+            logger.info(
+                "serial rejected by the CRM for %s: %s", tracker.sender_id, error
+            )
+            unit = None
+        except CrmUnavailableError:
+            logger.exception("CRM unavailable while checking a serial")
+            say(dispatcher, tracker, "crm_unavailable")
+            return {"serial_number": None}
+        if unit is None:
+            say(dispatcher, tracker, "serial_unknown", serial=serial.upper())
+            return {"serial_number": None, "serial_attempts": attempts}
+
+        category = unit["product"]["category"]
+        unit_info = {
+            "serial_number": unit["serial_number"],
+            "name": unit["product"]["name"],
+            "category": category["code"],
+            "category_es": category["name_es"],
+            "category_en": category["name_en"],
+            "term_months": decision.get("term_months"),
+        }
+        status = decision["status"]
+        say(
+            dispatcher,
+            tracker,
+            f"warranty_{status}",
+            product=product_label(unit_info, language),
+            purchase_date=format_date(decision.get("purchase_date")),
+            end_date=format_date(decision.get("end_date")),
+        )
+        slots: dict[str, Any] = {
+            "serial_number": unit["serial_number"],
+            "serial_attempts": attempts,
+            "unit": unit_info,
+            "product_category": category["code"],
+            "warranty_status": status,
+            "warranty_end_date": decision.get("end_date"),
+            "check_step": 0,
+            "check_phase": "done",
+        }
+        if status != "expired":
+            checks = await self._checks(category["code"], language)
+            if checks:
+                slots["check_phase"] = "question"
+        customer = unit.get("customer")
+        if customer:
+            slots.update(
+                contact_known=True,
+                customer_name=customer["name"],
+                phone_number=customer["phone"],
+                postal_code=customer["postal_code"],
+            )
+        return slots
+
+    async def validate_claim_option(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return {"claim_option": value}
+
+    async def validate_product_category(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        text = str(value or "").strip().lower()
+        try:
+            categories = await crm.list_categories(language_of(tracker))
+        except CrmUnavailableError:
+            say(dispatcher, tracker, "crm_unavailable")
+            return {"product_category": None}
+        for category in categories:
+            if text in (category["code"].lower(), category["name"].lower()):
+                return {"product_category": category["code"]}
+        say(dispatcher, tracker, "invalid_product_category", value=str(value)[:40])
+        return {"product_category": None}
+
+    async def validate_check_answer(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        step = int(tracker.get_slot("check_step") or 0)
+        phase = tracker.get_slot("check_phase")
+        if phase == "question" and value:
+            return {"check_answer": None, "check_phase": "advice"}
+        if phase == "advice" and value:
+            return await self._resolve_at_first_contact(dispatcher, tracker)
+
+        category = tracker.get_slot("product_category")
+        checks = await self._checks(category, language_of(tracker))
+        if step + 1 < len(checks):
+            return {
+                "check_answer": None,
+                "check_step": step + 1,
+                "check_phase": "question",
+            }
+        say(dispatcher, tracker, "checks_exhausted")
+        return {"check_answer": False, "check_phase": "done"}
+
+    async def validate_contact_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        if value:
+            return {"contact_confirmed": True}
+        return {
+            "contact_confirmed": False,
+            "contact_known": False,
+            **{slot: None for slot in CONTACT_SLOTS},
+        }
+
+    async def validate_customer_name(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        name = clean_name(str(value or ""))
+        if name is None:
+            say(dispatcher, tracker, "invalid_customer_name")
+        return {"customer_name": name}
+
+    async def validate_phone_number(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        phone = normalize_phone(str(value or ""))
+        if phone is None:
+            say(dispatcher, tracker, "invalid_phone_number")
+        return {"phone_number": phone}
+
+    async def validate_postal_code(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        code = normalize_postal_code(str(value or ""))
+        if code is None:
+            say(dispatcher, tracker, "invalid_postal_code")
+        return {"postal_code": code}
+
+    async def validate_claim_confirmed(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        if not value:
+            return {
+                "claim_confirmed": None,
+                "contact_known": False,
+                "contact_confirmed": None,
+                **{slot: None for slot in CONTACT_SLOTS},
+            }
+        ticket = await self._open_ticket(dispatcher, tracker, resolved=False)
+        if ticket is None:
+            return {"claim_confirmed": None}
+        return {"claim_confirmed": True, "ticket": ticket}
+
+    async def _resolve_at_first_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        ticket = await self._open_ticket(dispatcher, tracker, resolved=True)
+        if ticket is None:
+            return {"check_answer": None}
+        return {"check_answer": True, "problem_solved": True, "ticket": ticket}
+
+    async def _open_ticket(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, resolved: bool
+    ) -> dict[str, Any] | None:
+        payload = ticket_payload(tracker, resolved_first_contact=resolved)
+        try:
+            ticket = await crm.open_ticket(payload)
+        except (CrmUnavailableError, CrmError):
+            logger.exception(
+                "could not open a %s ticket for conversation %s",
+                payload["kind"],
+                tracker.sender_id,
+            )
+            say(dispatcher, tracker, "crm_unavailable")
+            return None
+        logger.info(
+            "ticket %s (%s) opened for conversation %s",
+            ticket["number"],
+            ticket["status"],
+            tracker.sender_id,
+        )
+        return {
+            "number": ticket["number"],
+            "status": ticket["status"],
+            "kind": ticket["kind"],
+            "centre": (ticket.get("service_centre") or {}).get("name"),
+            "postal_code": (ticket.get("customer") or {}).get("postal_code"),
+        }
+
+    async def _checks(self, category: str | None, language: str) -> list[dict]:
+        if not category:
+            return []
+        try:
+            return await crm.list_checks(category, language)
+        except (CrmUnavailableError, CrmError):
+            logger.warning("no guided checks for %s: CRM refused or down", category)
+            return []
+
+
+class ActionAskSerialNumber(Action):
+    """Asks for the serial, with a hint after a number that was not found."""
+
+    def name(self) -> str:
+        return "action_ask_serial_number"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        again = (tracker.get_slot("serial_attempts") or 0) > 0
+        say(
+            dispatcher,
+            tracker,
+            "ask_serial_number_again" if again else "ask_serial_number",
+        )
+        return []
+
+
+class ActionAskClaimOption(Action):
+    """Offers the ways forward when the warranty cannot cover the repair."""
+
+    def name(self) -> str:
+        return "action_ask_claim_option"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        expired = tracker.get_slot("warranty_status") == "expired"
+        say(
+            dispatcher,
+            tracker,
+            "ask_claim_option_expired" if expired else "ask_claim_option_no_serial",
+        )
+        return []
+
+
+class ActionAskProductCategory(Action):
+    """Asks which kind of appliance it is, with the catalogue as buttons."""
+
+    def name(self) -> str:
+        return "action_ask_product_category"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        try:
+            categories = await crm.list_categories(language_of(tracker))
+        except (CrmUnavailableError, CrmError):
+            categories = []
+        buttons = [{"title": c["name"], "payload": c["name"]} for c in categories]
+        say(dispatcher, tracker, "ask_product_category", buttons=buttons)
+        return []
+
+
+class ActionAskCheckAnswer(Action):
+    """Asks the current guided check, or gives its advice and asks if it helped."""
+
+    def name(self) -> str:
+        return "action_ask_check_answer"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        step = int(tracker.get_slot("check_step") or 0)
+        checks = await ValidateWarrantyClaimForm()._checks(
+            tracker.get_slot("product_category"), language_of(tracker)
+        )
+        if step >= len(checks):
+            # The checks changed under the conversation: go on without them.
+            return [{"event": "slot", "name": "check_phase", "value": "done"}]
+        check = checks[step]
+        if tracker.get_slot("check_phase") == "advice":
+            say(dispatcher, tracker, "check_advice", advice=check["advice"])
+        elif step == 0:
+            say(dispatcher, tracker, "check_first_question", question=check["question"])
+        else:
+            say(dispatcher, tracker, "check_question", question=check["question"])
+        return []
+
+
+class ActionAskContactConfirmed(Action):
+    """Reads back the contact data on file, with the phone masked."""
+
+    def name(self) -> str:
+        return "action_ask_contact_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        say(
+            dispatcher,
+            tracker,
+            "ask_contact_confirmed",
+            name=mask_name(tracker.get_slot("customer_name") or ""),
+            phone=mask_phone(tracker.get_slot("phone_number") or ""),
+            postal_code=tracker.get_slot("postal_code"),
+        )
+        return []
+
+
+class ActionAskClaimConfirmed(Action):
+    """Shows the summary of the claim before the ticket is opened."""
+
+    def name(self) -> str:
+        return "action_ask_claim_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        language = language_of(tracker)
+        product = product_label(tracker.get_slot("unit"), language)
+        if not product:
+            product = await _category_name(
+                tracker.get_slot("product_category"), language
+            )
+        no_serial = "sin número de serie" if language == "es" else "no serial number"
+        say(
+            dispatcher,
+            tracker,
+            "ask_claim_confirmed",
+            product=product,
+            serial=tracker.get_slot("serial_number") or no_serial,
+            fault=(tracker.get_slot("fault_description") or "—")[:200],
+            name=mask_name(tracker.get_slot("customer_name") or ""),
+            phone=mask_phone(tracker.get_slot("phone_number") or ""),
+            postal_code=tracker.get_slot("postal_code"),
+        )
+        return []
+
+
+async def _category_name(code: str | None, language: str) -> str:
+    try:
+        categories = await crm.list_categories(language)
+    except (CrmUnavailableError, CrmError):
+        categories = []
+    names = {category["code"]: category["name"] for category in categories}
+    return names.get(code or "", code or "").lower()
+
+
+class _AskContactField(Action):
+    """Asks for one contact field with its plain response."""
+
+    slot = ""
+
+    def name(self) -> str:
+        return f"action_ask_{self.slot}"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        say(dispatcher, tracker, f"ask_{self.slot}")
+        return []
+
+
+class ActionAskCustomerName(_AskContactField):
+    slot = "customer_name"
+
+
+class ActionAskPhoneNumber(_AskContactField):
+    slot = "phone_number"
+
+
+class ActionAskPostalCode(_AskContactField):
+    slot = "postal_code"

@@ -1,0 +1,64 @@
+"""Sends a person's message to Rasa's REST channel and returns its replies."""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailableError(Exception):
+    """Rasa could not be reached, timed out or failed on the turn."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message of the assistant: text and optional buttons."""
+
+    text: str
+    buttons: list[dict[str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "buttons": self.buttons}
+
+
+class RasaClient:
+    """A thin client of Rasa's `rest` input channel."""
+
+    def __init__(self, base_url: str, timeout_seconds: float = 30.0) -> None:
+        self._url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
+        self._timeout = timeout_seconds
+
+    async def send(
+        self, conversation_id: str, text: str, metadata: dict[str, Any]
+    ) -> list[Reply]:
+        """Runs one turn of the conversation.
+
+        Raises:
+            RasaUnavailableError: Rasa did not answer the turn.
+        """
+        body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        try:
+            async with httpx.AsyncClient(timeout=self._timeout) as client:
+                response = await client.post(self._url, json=body)
+                response.raise_for_status()
+                messages = response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise RasaUnavailableError(
+                f"Rasa failed the turn of conversation {conversation_id}: {error!r}"
+            ) from error
+        return [reply for reply in map(_to_reply, messages) if reply is not None]
+
+
+def _to_reply(message: dict[str, Any]) -> Reply | None:
+    text = message.get("text")
+    if not text:
+        logger.debug("skipping a Rasa message without text: %s", sorted(message))
+        return None
+    buttons = [
+        {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+        for button in message.get("buttons") or []
+    ]
+    return Reply(text=text, buttons=buttons)
