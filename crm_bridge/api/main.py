@@ -1,0 +1,13 @@
+"""The CRM API router; every route behind it needs the service token."""
+
+from fastapi import APIRouter, Depends
+
+from crm_bridge.api.deps import require_service_token
+from crm_bridge.api.routes import categories, tickets, units
+
+API_V1_PREFIX = "/api/v1"
+
+api_router = APIRouter(dependencies=[Depends(require_service_token)])
+api_router.include_router(units.router)
+api_router.include_router(categories.router)
+api_router.include_router(tickets.router)

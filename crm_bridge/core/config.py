@@ -1,0 +1,54 @@
+"""Settings of the services app, read from the environment in one place."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+PLACEHOLDER_SERVICE_TOKEN = "local-dev-token"
+
+
+class Settings(BaseSettings):
+    """Configuration of the CRM bridge and the services app around it.
+
+    Local defaults need nothing else than this repository: an SQLite file under
+    ``var/`` and a development token. Production refuses the placeholder token.
+    """
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    ENVIRONMENT: Literal["local", "production"] = "local"
+    DATABASE_URL: str = "sqlite:///var/ipsm.db"
+    CRM_SERVICE_TOKEN: str = PLACEHOLDER_SERVICE_TOKEN
+    RASA_URL: str = "http://127.0.0.1:5005"
+    ACTION_SERVER_URL: str = "http://127.0.0.1:5055"
+    PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> "Settings":
+        if not self.CRM_SERVICE_TOKEN:
+            raise ValueError("CRM_SERVICE_TOKEN must not be empty")
+        if (
+            self.ENVIRONMENT != "local"
+            and self.CRM_SERVICE_TOKEN == PLACEHOLDER_SERVICE_TOKEN
+        ):
+            raise ValueError(
+                f"CRM_SERVICE_TOKEN is the development placeholder "
+                f"{PLACEHOLDER_SERVICE_TOKEN!r}; set a secret token when "
+                f"ENVIRONMENT={self.ENVIRONMENT!r}"
+            )
+        return self
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The database file when DATABASE_URL points at an SQLite file."""
+        url = make_url(self.DATABASE_URL)
+        if url.get_backend_name() != "sqlite":
+            return None
+        if not url.database or url.database == ":memory:":
+            return None
+        return Path(url.database)

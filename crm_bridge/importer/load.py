@@ -1,0 +1,296 @@
+"""Writing checked rows to the database, upserting by natural key.
+
+Loading the same files twice changes nothing the second time: a row only
+counts as updated when one of its values differs from the database.
+"""
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm_bridge.importer.rows import (
+    CategoryRow,
+    CustomerRow,
+    GuidedCheckRow,
+    PointOfSaleRow,
+    ProductRow,
+    ServiceCentreRow,
+    UnitRow,
+    WarrantyTermRow,
+)
+from crm_bridge.models import (
+    Base,
+    Customer,
+    GuidedCheck,
+    Language,
+    PointOfSale,
+    Product,
+    ProductCategory,
+    ServiceCentre,
+    ServiceCentreArea,
+    ServiceCentreCategory,
+    Unit,
+    WarrantyTerm,
+)
+
+ModelT = TypeVar("ModelT", bound=Base)
+
+
+@dataclass(frozen=True)
+class FileReport:
+    file: str
+    rows: int
+    created: int
+    updated: int
+
+    def __str__(self) -> str:
+        return (
+            f"{self.file}: {self.rows} rows "
+            f"({self.created} created, {self.updated} updated)"
+        )
+
+
+class _Upserter:
+    """Counts what an upsert of one file creates and changes."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.created = 0
+        self.updated = 0
+
+    def upsert(
+        self,
+        existing: dict[Hashable, ModelT],
+        key: Hashable,
+        model: type[ModelT],
+        values: dict[str, Any],
+    ) -> ModelT:
+        instance = existing.get(key)
+        if instance is None:
+            instance = model(**values)
+            self.session.add(instance)
+            existing[key] = instance
+            self.created += 1
+            return instance
+        if self.assign(instance, values):
+            self.updated += 1
+        return instance
+
+    @staticmethod
+    def assign(instance: Any, values: dict[str, Any]) -> bool:
+        changed = False
+        for name, value in values.items():
+            if getattr(instance, name) != value:
+                setattr(instance, name, value)
+                changed = True
+        return changed
+
+
+def _by(session: Session, model: type[ModelT], key: Callable[[ModelT], Any]) -> Any:
+    return {key(instance): instance for instance in session.scalars(select(model))}
+
+
+def load_categories(session: Session, rows: list[CategoryRow], up: _Upserter) -> None:
+    existing = _by(session, ProductCategory, lambda c: c.code)
+    for row in rows:
+        up.upsert(
+            existing,
+            row.code,
+            ProductCategory,
+            {"code": row.code, "name_es": row.name_es, "name_en": row.name_en},
+        )
+
+
+def load_warranty_terms(
+    session: Session, rows: list[WarrantyTermRow], up: _Upserter
+) -> None:
+    existing = _by(
+        session, WarrantyTerm, lambda t: (t.category_code, t.market, t.purchased_from)
+    )
+    for row in rows:
+        up.upsert(
+            existing,
+            (row.category_code, row.market, row.purchased_from),
+            WarrantyTerm,
+            {
+                "category_code": row.category_code,
+                "market": row.market,
+                "purchased_from": row.purchased_from,
+                "purchased_until": row.purchased_until,
+                "months": row.months,
+            },
+        )
+
+
+def load_products(session: Session, rows: list[ProductRow], up: _Upserter) -> None:
+    existing = _by(session, Product, lambda p: p.sku)
+    for row in rows:
+        up.upsert(
+            existing,
+            row.sku,
+            Product,
+            {
+                "sku": row.sku,
+                "name": row.name,
+                "brand": row.brand,
+                "category_code": row.category_code,
+            },
+        )
+
+
+def load_points_of_sale(
+    session: Session, rows: list[PointOfSaleRow], up: _Upserter
+) -> None:
+    existing = _by(session, PointOfSale, lambda p: p.code)
+    for row in rows:
+        up.upsert(
+            existing,
+            row.code,
+            PointOfSale,
+            {
+                "code": row.code,
+                "name": row.name,
+                "city": row.city,
+                "postal_code": row.postal_code,
+                "phone": row.phone,
+            },
+        )
+
+
+def load_service_centres(
+    session: Session, rows: list[ServiceCentreRow], up: _Upserter
+) -> None:
+    """Upsert centres; their areas and categories become exactly the listed ones."""
+    existing = _by(session, ServiceCentre, lambda c: c.code)
+    for row in rows:
+        before = up.created + up.updated
+        centre = up.upsert(
+            existing,
+            row.code,
+            ServiceCentre,
+            {
+                "code": row.code,
+                "name": row.name,
+                "phone": row.phone,
+                "email": row.email,
+            },
+        )
+        coverage_changed = _sync_children(
+            centre.areas,
+            wanted=set(row.postal_prefixes),
+            key=lambda area: area.postal_prefix,
+            make=lambda prefix: ServiceCentreArea(postal_prefix=prefix),
+        )
+        coverage_changed |= _sync_children(
+            centre.categories,
+            wanted=set(row.categories),
+            key=lambda link: link.category_code,
+            make=lambda code: ServiceCentreCategory(category_code=code),
+        )
+        if coverage_changed and up.created + up.updated == before:
+            up.updated += 1
+
+
+def _sync_children(
+    children: list[Any],
+    wanted: set[str],
+    key: Callable[[Any], str],
+    make: Callable[[str], Any],
+) -> bool:
+    present = {key(child) for child in children}
+    for child in [child for child in children if key(child) not in wanted]:
+        children.remove(child)
+    for value in sorted(wanted - present):
+        children.append(make(value))
+    return present != wanted
+
+
+def load_customers(session: Session, rows: list[CustomerRow], up: _Upserter) -> None:
+    existing = _by(session, Customer, lambda c: c.phone)
+    for row in rows:
+        up.upsert(
+            existing,
+            row.phone,
+            Customer,
+            {
+                "phone": row.phone,
+                "name": row.name,
+                "email": row.email,
+                "postal_code": row.postal_code,
+                "language": Language(row.language),
+            },
+        )
+
+
+def load_units(session: Session, rows: list[UnitRow], up: _Upserter) -> None:
+    existing = _by(session, Unit, lambda u: u.serial_key)
+    product_ids = dict(session.execute(select(Product.sku, Product.id)).tuples().all())
+    shop_ids = dict(
+        session.execute(select(PointOfSale.code, PointOfSale.id)).tuples().all()
+    )
+    customer_ids = dict(
+        session.execute(select(Customer.phone, Customer.id)).tuples().all()
+    )
+    for row in rows:
+        up.upsert(
+            existing,
+            row.serial_key,
+            Unit,
+            {
+                "serial_number": row.serial_number,
+                "serial_key": row.serial_key,
+                "product_id": product_ids[row.sku],
+                "purchase_date": row.purchase_date,
+                "market": row.market,
+                "point_of_sale_id": (
+                    shop_ids[row.point_of_sale_code] if row.point_of_sale_code else None
+                ),
+                "customer_id": (
+                    customer_ids[row.customer_phone] if row.customer_phone else None
+                ),
+            },
+        )
+
+
+def load_guided_checks(
+    session: Session, rows: list[GuidedCheckRow], up: _Upserter
+) -> None:
+    existing = _by(
+        session, GuidedCheck, lambda c: (c.category_code, c.language.value, c.position)
+    )
+    for row in rows:
+        up.upsert(
+            existing,
+            (row.category_code, row.language, row.position),
+            GuidedCheck,
+            {
+                "category_code": row.category_code,
+                "language": Language(row.language),
+                "position": row.position,
+                "question": row.question,
+                "advice": row.advice,
+            },
+        )
+
+
+LOADERS: dict[str, Callable[[Session, Any, _Upserter], None]] = {
+    "categories.csv": load_categories,
+    "warranty_terms.csv": load_warranty_terms,
+    "products.csv": load_products,
+    "points_of_sale.csv": load_points_of_sale,
+    "service_centres.csv": load_service_centres,
+    "customers.csv": load_customers,
+    "units.csv": load_units,
+    "guided_checks.csv": load_guided_checks,
+}
+
+
+def load_file(session: Session, file: str, rows: list[Any]) -> FileReport:
+    """Upsert the rows of one file and flush them, so later files see them."""
+    upserter = _Upserter(session)
+    LOADERS[file](session, rows, upserter)
+    session.flush()
+    return FileReport(file, len(rows), upserter.created, upserter.updated)

@@ -1,0 +1,207 @@
+"""Request and response bodies of the CRM API (``XCreate`` in, ``XPublic`` out)."""
+
+import datetime as dt
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from crm_bridge.models import (
+    Channel,
+    Language,
+    Ticket,
+    TicketKind,
+    TicketStatus,
+    WarrantyStatus,
+)
+from crm_bridge.services.normalize import normalize_phone, normalize_postal_code
+from crm_bridge.services.warranty import WarrantyDecision, WarrantyReason
+
+
+def _as_utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive timestamps; the server wrote them in UTC.
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value
+
+
+UtcDatetime = Annotated[dt.datetime, AfterValidator(_as_utc)]
+Phone = Annotated[str, Field(max_length=40), AfterValidator(normalize_phone)]
+PostalCode = Annotated[str, Field(max_length=10), AfterValidator(normalize_postal_code)]
+
+
+class ProductCategoryPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name_es: str
+    name_en: str
+
+
+class CategoryPublic(BaseModel):
+    """A product category named in the language asked for."""
+
+    code: str
+    name: str
+
+
+class ProductPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    sku: str
+    name: str
+    category: ProductCategoryPublic
+
+
+class PointOfSalePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+
+
+class CustomerPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    phone: str
+    postal_code: str
+
+
+class UnitPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    serial_number: str
+    product: ProductPublic
+    purchase_date: dt.date | None
+    market: str
+    point_of_sale: PointOfSalePublic | None
+    customer: CustomerPublic | None
+
+
+class WarrantyPublic(BaseModel):
+    serial_number: str
+    status: WarrantyStatus
+    reason: WarrantyReason
+    purchase_date: dt.date | None
+    end_date: dt.date | None
+    term_months: int | None
+    category: str | None
+
+    @classmethod
+    def from_decision(
+        cls, serial_number: str, decision: WarrantyDecision, category: str | None
+    ) -> "WarrantyPublic":
+        return cls(
+            serial_number=serial_number,
+            status=decision.status,
+            reason=decision.reason,
+            purchase_date=decision.purchase_date,
+            end_date=decision.end_date,
+            term_months=decision.term_months,
+            category=category,
+        )
+
+
+class GuidedCheckPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    position: int
+    question: str
+    advice: str
+
+
+class CustomerCreate(BaseModel):
+    """The person the ticket is for; matched to a known customer by phone."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    phone: Phone
+    postal_code: PostalCode
+
+
+class TicketCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    idempotency_key: str = Field(
+        min_length=8,
+        max_length=200,
+        description="Chosen by the caller; sending it again returns the same "
+        "ticket instead of opening a second one.",
+    )
+    kind: TicketKind
+    channel: Channel
+    conversation_id: str = Field(min_length=1, max_length=200)
+    language: Language
+    serial_number: str | None = Field(default=None, max_length=100)
+    product_category: str | None = Field(default=None, max_length=50)
+    fault_description: str | None = Field(default=None, max_length=2000)
+    customer: CustomerCreate | None = None
+    resolved_first_contact: bool = False
+
+
+class ServiceCentrePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    name: str
+    phone: str
+
+
+class TicketEventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    kind: str
+    detail: dict[str, Any]
+    actor: str
+    created_at: UtcDatetime
+
+
+class TicketPublic(BaseModel):
+    number: str
+    kind: TicketKind
+    status: TicketStatus
+    resolved_first_contact: bool
+    channel: Channel
+    conversation_id: str
+    language: Language
+    serial_number: str | None
+    product_category: str | None
+    warranty_status: WarrantyStatus
+    warranty_end_date: dt.date | None
+    fault_description: str | None
+    customer: CustomerPublic | None
+    service_centre: ServiceCentrePublic | None
+    verification_due: dt.date | None
+    created_at: UtcDatetime
+    events: list[TicketEventPublic]
+
+    @classmethod
+    def from_ticket(cls, ticket: Ticket) -> "TicketPublic":
+        return cls(
+            number=ticket.number,
+            kind=ticket.kind,
+            status=ticket.status,
+            resolved_first_contact=ticket.resolved_first_contact,
+            channel=ticket.channel,
+            conversation_id=ticket.conversation_id,
+            language=ticket.language,
+            serial_number=ticket.unit.serial_number if ticket.unit else None,
+            product_category=ticket.product_category_code,
+            warranty_status=ticket.warranty_status,
+            warranty_end_date=ticket.warranty_end_date,
+            fault_description=ticket.fault_description,
+            customer=(
+                CustomerPublic.model_validate(ticket.customer)
+                if ticket.customer
+                else None
+            ),
+            service_centre=(
+                ServiceCentrePublic.model_validate(ticket.service_centre)
+                if ticket.service_centre
+                else None
+            ),
+            verification_due=ticket.verification_due,
+            created_at=ticket.created_at,
+            events=[TicketEventPublic.model_validate(e) for e in ticket.events],
+        )

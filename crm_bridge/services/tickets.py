@@ -1,0 +1,283 @@
+"""Opening tickets: warranty check, customer, service centre, timeline.
+
+``create_ticket`` is idempotent on the caller's key: a retry, even one racing the
+first request, returns the ticket already opened instead of a second one.
+"""
+
+import datetime as dt
+import logging
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from crm_bridge.models import (
+    Customer,
+    ProductCategory,
+    Ticket,
+    TicketEvent,
+    TicketKind,
+    TicketStatus,
+    Unit,
+)
+from crm_bridge.schemas import CustomerCreate, TicketCreate
+from crm_bridge.services import catalogue, routing, units, warranty
+from crm_bridge.services.errors import TicketNotFoundError, TicketRejectedError
+from crm_bridge.services.normalize import (
+    mask_phone,
+    normalize_phone,
+    normalize_postal_code,
+)
+from crm_bridge.services.numbering import next_ticket_number
+
+logger = logging.getLogger(__name__)
+
+ACTOR = "assistant"
+VERIFICATION_DAYS = 5
+
+_TICKET_LOAD = (
+    selectinload(Ticket.unit),
+    selectinload(Ticket.customer),
+    selectinload(Ticket.service_centre),
+    selectinload(Ticket.events),
+)
+
+
+def get_ticket(session: Session, number: str) -> Ticket:
+    ticket = session.scalar(
+        select(Ticket)
+        .where(Ticket.number == number.strip().upper())
+        .options(*_TICKET_LOAD)
+    )
+    if ticket is None:
+        raise TicketNotFoundError(number)
+    return ticket
+
+
+def find_by_idempotency_key(session: Session, key: str) -> Ticket | None:
+    return session.scalar(
+        select(Ticket).where(Ticket.idempotency_key == key).options(*_TICKET_LOAD)
+    )
+
+
+def create_ticket(
+    session: Session, request: TicketCreate, today: dt.date | None = None
+) -> tuple[Ticket, bool]:
+    """Open the ticket ``request`` asks for and commit it.
+
+    Args:
+        session: a session with no pending work; it is committed or rolled back.
+        request: the validated request.
+        today: the business date (tests pin it); defaults to the local date.
+
+    Returns:
+        The ticket and True when it was created now, False when the
+        idempotency key had already opened it.
+
+    Raises:
+        UnitNotFoundError: the serial number matches no unit.
+        CategoryNotFoundError: the product category does not exist.
+        TicketRejectedError: the request cannot make a ticket of its kind.
+    """
+    today = today or dt.date.today()
+    try:
+        return _create_once(session, request, today)
+    except IntegrityError:
+        # A concurrent request won a unique constraint: the same idempotency
+        # key (the retry returns its ticket) or the same new customer phone
+        # (the retry matches that customer).
+        logger.warning(
+            "ticket creation collided with a concurrent one, retrying conversation=%s",
+            request.conversation_id,
+        )
+    return _create_once(session, request, today)
+
+
+def _create_once(
+    session: Session, request: TicketCreate, today: dt.date
+) -> tuple[Ticket, bool]:
+    existing = find_by_idempotency_key(session, request.idempotency_key)
+    if existing is not None:
+        logger.info(
+            "ticket %s returned again for its idempotency key conversation=%s",
+            existing.number,
+            request.conversation_id,
+        )
+        return existing, False
+
+    try:
+        ticket = _open_ticket(session, request, today)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+
+    _log_events(ticket)
+    return ticket, True
+
+
+def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Ticket:
+    unit = (
+        units.get_unit(session, request.serial_number)
+        if request.serial_number
+        else None
+    )
+    category = _resolve_category(session, request, unit)
+    decision = (
+        warranty.decide_unit_warranty(session, unit, today)
+        if unit
+        else warranty.unit_not_found_decision()
+    )
+    customer, differences = _resolve_customer(session, request, unit)
+
+    ticket = Ticket(
+        number=next_ticket_number(session, request.kind, today.year),
+        idempotency_key=request.idempotency_key,
+        kind=request.kind,
+        status=TicketStatus.OPEN,
+        resolved_first_contact=request.resolved_first_contact,
+        channel=request.channel,
+        conversation_id=request.conversation_id,
+        language=request.language,
+        unit=unit,
+        customer=customer,
+        product_category=category,
+        fault_description=request.fault_description,
+        warranty_status=decision.status,
+        warranty_end_date=decision.end_date,
+    )
+    _add_event(
+        ticket,
+        "created",
+        kind=request.kind.value,
+        channel=request.channel.value,
+        warranty_status=decision.status.value,
+        warranty_reason=decision.reason.value,
+    )
+    if differences:
+        _add_event(ticket, "customer_details_differ", given=differences)
+
+    if request.resolved_first_contact:
+        ticket.status = TicketStatus.RESOLVED
+        _add_event(ticket, "resolved_first_contact")
+    elif request.kind is not TicketKind.HANDOFF:
+        postal_code = (
+            request.customer.postal_code
+            if request.customer
+            else customer.postal_code
+            if customer
+            else None
+        )
+        _assign(session, ticket, postal_code, today)
+
+    session.add(ticket)
+    session.flush()
+    return ticket
+
+
+def _resolve_category(
+    session: Session, request: TicketCreate, unit: Unit | None
+) -> ProductCategory | None:
+    if unit is not None:
+        unit_category = unit.product.category
+        if request.product_category and request.product_category != unit_category.code:
+            raise TicketRejectedError(
+                f"product_category {request.product_category!r} does not match "
+                f"unit {unit.serial_number!r}, which is a {unit_category.code!r}"
+            )
+        return unit_category
+    if request.product_category:
+        return catalogue.get_category(session, request.product_category)
+    if request.kind is not TicketKind.HANDOFF:
+        raise TicketRejectedError(
+            f"a {request.kind.value!r} ticket needs serial_number or product_category"
+        )
+    return None
+
+
+def _resolve_customer(
+    session: Session, request: TicketCreate, unit: Unit | None
+) -> tuple[Customer | None, dict[str, str]]:
+    """The customer of the ticket and the given details that differ from the
+    stored ones. Known customers are never updated from a conversation: an
+    agent reviews the differences recorded on the timeline."""
+    given = request.customer
+    if given is None:
+        return (unit.customer if unit else None), {}
+
+    phone = normalize_phone(given.phone)
+    customer = session.scalar(select(Customer).where(Customer.phone == phone))
+    if customer is None:
+        customer = Customer(
+            name=given.name,
+            phone=phone,
+            postal_code=normalize_postal_code(given.postal_code),
+            language=request.language,
+        )
+        session.add(customer)
+        return customer, {}
+    return customer, _differences(customer, given)
+
+
+def _differences(customer: Customer, given: CustomerCreate) -> dict[str, str]:
+    differences = {}
+    if given.name.casefold() != customer.name.casefold():
+        differences["name"] = given.name
+    if given.postal_code != customer.postal_code:
+        differences["postal_code"] = given.postal_code
+    return differences
+
+
+def _assign(
+    session: Session, ticket: Ticket, postal_code: str | None, today: dt.date
+) -> None:
+    category = ticket.product_category
+    if postal_code is None or category is None:
+        ticket.status = TicketStatus.PENDING_ASSIGNMENT
+        _add_event(
+            ticket,
+            "pending_assignment",
+            reason="no_postal_code" if postal_code is None else "no_category",
+        )
+        return
+
+    centre = routing.find_service_centre(session, postal_code, category.code)
+    if centre is None:
+        ticket.status = TicketStatus.PENDING_ASSIGNMENT
+        _add_event(
+            ticket,
+            "pending_assignment",
+            reason="no_service_centre_covers",
+            postal_code=postal_code,
+            category=category.code,
+        )
+        return
+
+    ticket.status = TicketStatus.ASSIGNED
+    ticket.service_centre = centre
+    ticket.verification_due = today + dt.timedelta(days=VERIFICATION_DAYS)
+    _add_event(
+        ticket,
+        "assigned",
+        service_centre=centre.code,
+        postal_code=postal_code,
+        category=category.code,
+        verification_due=ticket.verification_due.isoformat(),
+    )
+
+
+def _add_event(ticket: Ticket, kind: str, /, **detail: Any) -> None:
+    ticket.events.append(TicketEvent(kind=kind, detail=detail, actor=ACTOR))
+
+
+def _log_events(ticket: Ticket) -> None:
+    for event in ticket.events:
+        logger.info(
+            "ticket %s %s conversation=%s customer=%s detail=%s",
+            ticket.number,
+            event.kind,
+            ticket.conversation_id,
+            mask_phone(ticket.customer.phone if ticket.customer else None),
+            {k: v for k, v in event.detail.items() if k != "given"},
+        )
