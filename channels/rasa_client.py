@@ -58,7 +58,10 @@ def _to_reply(message: dict[str, Any]) -> Reply | None:
         logger.debug("skipping a Rasa message without text: %s", sorted(message))
         return None
     buttons = [
-        {"title": str(button.get("title", "")), "payload": str(button.get("payload", ""))}
+        {
+            "title": str(button.get("title", "")),
+            "payload": str(button.get("payload", "")),
+        }
         for button in message.get("buttons") or []
     ]
     return Reply(text=text, buttons=buttons)

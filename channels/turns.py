@@ -59,7 +59,11 @@ class ConversationLocks:
 
     def release_unused(self, conversation_id: str) -> None:
         lock = self._locks.get(conversation_id)
-        if lock is not None and not lock.locked() and not getattr(lock, "_waiters", None):
+        if (
+            lock is not None
+            and not lock.locked()
+            and not getattr(lock, "_waiters", None)
+        ):
             del self._locks[conversation_id]
 
 
@@ -106,6 +110,9 @@ class ConversationLog:
             if message.status == "answered":
                 return _Claim(message.id, self._replies_of(session, message.id))
             stale_before = dt.datetime.now(dt.UTC) - STALE_AFTER
+            if session.get_bind().dialect.name == "sqlite":
+                # SQLite keeps CURRENT_TIMESTAMP as naive UTC text.
+                stale_before = stale_before.replace(tzinfo=None)
             retry = (
                 update(ConversationMessage)
                 .where(ConversationMessage.id == message.id)
@@ -124,7 +131,9 @@ class ConversationLog:
             )
             return _Claim(inbound_id=message.id, replies=None)
 
-    def record_replies(self, conversation_id: str, inbound_id: int, replies: list[Reply]) -> None:
+    def record_replies(
+        self, conversation_id: str, inbound_id: int, replies: list[Reply]
+    ) -> None:
         with self._sessions.begin() as session:
             for reply in replies:
                 session.add(
@@ -191,7 +200,9 @@ class TurnService:
         lock = self._locks.for_conversation(conversation_id)
         try:
             async with lock:
-                return await self._run(channel, conversation_id, message_id, text, metadata)
+                return await self._run(
+                    channel, conversation_id, message_id, text, metadata
+                )
         finally:
             self._locks.release_unused(conversation_id)
 
@@ -203,7 +214,9 @@ class TurnService:
         text: str,
         metadata: dict[str, Any],
     ) -> list[Reply]:
-        claim = await run_in_threadpool(self.log.claim, conversation_id, message_id, text)
+        claim = await run_in_threadpool(
+            self.log.claim, conversation_id, message_id, text
+        )
         if claim.replies is not None:
             logger.info(
                 "%s conversation %s: message %s redelivered, same answer",
@@ -213,14 +226,20 @@ class TurnService:
             )
             return claim.replies
 
-        logger.debug("%s conversation %s: message %s in", channel, conversation_id, message_id)
+        logger.debug(
+            "%s conversation %s: message %s in", channel, conversation_id, message_id
+        )
         try:
             replies = await self._rasa.send(
-                conversation_id, text, {**metadata, "channel": channel, "message_id": message_id}
+                conversation_id,
+                text,
+                {**metadata, "channel": channel, "message_id": message_id},
             )
         except RasaUnavailableError as error:
             logger.error("%s conversation %s: %s", channel, conversation_id, error)
-            await run_in_threadpool(self.log.record_failure, claim.inbound_id, str(error))
+            await run_in_threadpool(
+                self.log.record_failure, claim.inbound_id, str(error)
+            )
             raise
         await run_in_threadpool(
             self.log.record_replies, conversation_id, claim.inbound_id, replies

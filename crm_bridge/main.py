@@ -1,4 +1,4 @@
-"""The services app: the CRM API today, channel webhooks and health checks next.
+"""The services app: the CRM API, the channels' webhooks, web chat and health.
 
 Run it with ``uvicorn --factory crm_bridge.main:create_app``.
 """
@@ -6,8 +6,14 @@ Run it with ``uvicorn --factory crm_bridge.main:create_app``.
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
+from channels import web
+from channels.rasa_client import RasaClient
+from channels.turns import ConversationLog, TurnService
+from crm_bridge import health
 from crm_bridge.api.main import API_V1_PREFIX, api_router
 from crm_bridge.core.config import Settings
 from crm_bridge.core.db import make_engine, make_session_factory
@@ -36,5 +42,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.turns = TurnService(
+        ConversationLog(app.state.session_factory), RasaClient(settings.RASA_URL)
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router, prefix=API_V1_PREFIX)
+    app.include_router(health.router)
+    app.include_router(web.router)
     return app
+
+
+async def _validation_error(
+    request: Request, error: RequestValidationError
+) -> JSONResponse:
+    """422 with the reasons; a body that is not JSON at all is a 400."""
+    errors = error.errors()
+    if any(item.get("type") == "json_invalid" for item in errors):
+        return JSONResponse(
+            {"detail": "the request body is not valid JSON"},
+            status_code=status.HTTP_400_BAD_REQUEST,
+        )
+    reasons = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", "")}
+        for item in errors
+    ]
+    return JSONResponse(
+        {"detail": reasons}, status_code=status.HTTP_422_UNPROCESSABLE_ENTITY
+    )

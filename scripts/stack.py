@@ -1,0 +1,232 @@
+"""Starts the whole assistant on this machine and stops it cleanly.
+
+Three processes, as in production (see docker-compose.yml): the services app
+(CRM API, channels, web chat), the Rasa server with the trained model, and
+the rasa-sdk action server. `make run` uses it, and so do the end-to-end
+tests, each with their own ports and database.
+
+Usage: python scripts/stack.py [--model models/ipsm.tar.gz]
+"""
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+SERVICES_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+@dataclass
+class StackConfig:
+    """Ports, storage and files of one running stack."""
+
+    services_port: int = 8000
+    rasa_port: int = 5005
+    actions_port: int = 5055
+    host: str = "127.0.0.1"
+    database_url: str = "sqlite:///var/ipsm.db"
+    tracker_db: str = "var/rasa_tracker.db"
+    model: Path = ROOT / "models" / "ipsm.tar.gz"
+    log_dir: Path = ROOT / "var" / "log"
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
+    @property
+    def services_url(self) -> str:
+        return self.url(self.services_port)
+
+
+@dataclass
+class _Process:
+    name: str
+    health_url: str
+    popen: subprocess.Popen
+
+
+class Stack:
+    """The three processes of the assistant, started and stopped together."""
+
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self._processes: list[_Process] = []
+
+    def environment(self) -> dict[str, str]:
+        config = self.config
+        env = {
+            **os.environ,
+            "DATABASE_URL": config.database_url,
+            "CRM_URL": config.services_url,
+            "RASA_URL": config.url(config.rasa_port),
+            "ACTION_SERVER_URL": config.url(config.actions_port),
+            "ACTION_ENDPOINT_URL": f"{config.url(config.actions_port)}/webhook",
+            "RASA_TRACKER_DB": str(Path(config.tracker_db).resolve()),
+            "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", config.services_url),
+            "PYTHONPATH": str(ROOT),
+            "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+            **config.extra_env,
+        }
+        return env
+
+    def start(self, timeout: float = 240.0) -> None:
+        """Starts every process and waits until each answers its health check."""
+        config = self.config
+        config.log_dir.mkdir(parents=True, exist_ok=True)
+        Path(config.tracker_db).resolve().parent.mkdir(parents=True, exist_ok=True)
+        self._spawn(
+            "services",
+            [
+                str(SERVICES_PYTHON),
+                "-m",
+                "uvicorn",
+                "crm_bridge.main:create_app",
+                "--factory",
+                "--host",
+                config.host,
+                "--port",
+                str(config.services_port),
+                "--log-level",
+                "warning",
+            ],
+            f"{config.services_url}/health/live",
+        )
+        self._spawn(
+            "actions",
+            [
+                str(RASA_BIN),
+                "run",
+                "actions",
+                "--actions",
+                "actions",
+                "--port",
+                str(config.actions_port),
+            ],
+            f"{config.url(config.actions_port)}/health",
+        )
+        self._spawn(
+            "rasa",
+            [
+                str(RASA_BIN),
+                "run",
+                "--model",
+                str(config.model),
+                "--endpoints",
+                "bot/endpoints.yml",
+                "--credentials",
+                "bot/credentials.yml",
+                "--interface",
+                config.host,
+                "--port",
+                str(config.rasa_port),
+            ],
+            config.url(config.rasa_port),
+        )
+        deadline = time.monotonic() + timeout
+        for process in self._processes:
+            self._wait_healthy(process, deadline)
+
+    def stop(self) -> None:
+        """Stops every process: politely first, then for good."""
+        for process in self._processes:
+            if process.popen.poll() is None:
+                os.killpg(process.popen.pid, signal.SIGTERM)
+        for process in self._processes:
+            try:
+                process.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.popen.pid, signal.SIGKILL)
+                process.popen.wait()
+        self._processes.clear()
+
+    def check_alive(self) -> str | None:
+        """Returns the name of a process that died, if any."""
+        for process in self._processes:
+            if process.popen.poll() is not None:
+                return process.name
+        return None
+
+    def _spawn(self, name: str, command: list[str], health_url: str) -> None:
+        log = (self.config.log_dir / f"{name}.log").open("ab")
+        popen = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._processes.append(_Process(name, health_url, popen))
+
+    def _wait_healthy(self, process: _Process, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            if process.popen.poll() is not None:
+                self.stop()
+                raise RuntimeError(
+                    f"{process.name} exited with {process.popen.returncode}; "
+                    f"see {self.config.log_dir / process.name}.log"
+                )
+            try:
+                with urllib.request.urlopen(process.health_url, timeout=2):
+                    return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.5)
+        self.stop()
+        raise TimeoutError(f"{process.name} did not become healthy in time")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", type=Path, default=ROOT / "models" / "ipsm.tar.gz")
+    args = parser.parse_args()
+    config = StackConfig(
+        services_port=int(os.environ.get("SERVICES_PORT", "8000")),
+        rasa_port=int(os.environ.get("RASA_PORT", "5005")),
+        actions_port=int(os.environ.get("ACTIONS_PORT", "5055")),
+        database_url=os.environ.get("DATABASE_URL", "sqlite:///var/ipsm.db"),
+        model=args.model,
+    )
+    stack = Stack(config)
+    stopping = False
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    print(
+        "==> Starting the services app, the action server and Rasa "
+        "(loading the model takes about 30 s)…",
+        flush=True,
+    )
+    stack.start()
+    print(
+        f"\n  Web chat:    {config.services_url}/chat\n"
+        f"  CRM API:     {config.services_url}/docs\n"
+        f"  Health:      {config.services_url}/health\n"
+        f"  Logs:        {config.log_dir}/\n\n"
+        "Press Ctrl-C to stop everything.",
+        flush=True,
+    )
+    while not stopping:
+        dead = stack.check_alive()
+        if dead:
+            print(f"!! {dead} stopped unexpectedly; see {config.log_dir}/{dead}.log")
+            break
+        time.sleep(0.5)
+    print("\n==> Stopping…", flush=True)
+    stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
