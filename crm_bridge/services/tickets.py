@@ -22,8 +22,13 @@ from crm_bridge.models import (
     Unit,
 )
 from crm_bridge.schemas import CustomerCreate, TicketCreate
-from crm_bridge.services import catalogue, routing, units, warranty
-from crm_bridge.services.errors import TicketNotFoundError, TicketRejectedError
+from crm_bridge.services import routing, units, warranty
+from crm_bridge.services.errors import (
+    CategoryNotFoundError,
+    TicketNotFoundError,
+    TicketRejectedError,
+    UnitNotFoundError,
+)
 from crm_bridge.services.normalize import (
     mask_phone,
     normalize_phone,
@@ -118,12 +123,7 @@ def _create_once(
 
 
 def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Ticket:
-    unit = (
-        units.get_unit(session, request.serial_number)
-        if request.serial_number
-        else None
-    )
-    category = _resolve_category(session, request, unit)
+    unit, category, notes = _resolve_product(session, request)
     decision = (
         warranty.decide_unit_warranty(session, unit, today)
         if unit
@@ -154,6 +154,7 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
         channel=request.channel.value,
         warranty_status=decision.status.value,
         warranty_reason=decision.reason.value,
+        **notes,
     )
     if differences:
         _add_event(ticket, "customer_details_differ", given=differences)
@@ -162,13 +163,10 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
         ticket.status = TicketStatus.RESOLVED
         _add_event(ticket, "resolved_first_contact")
     elif request.kind is not TicketKind.HANDOFF:
-        postal_code = (
-            request.customer.postal_code
-            if request.customer
-            else customer.postal_code
-            if customer
-            else None
-        )
+        given = request.customer
+        postal_code = given.postal_code if given else None
+        if postal_code is None and customer is not None:
+            postal_code = customer.postal_code
         _assign(session, ticket, postal_code, today)
 
     session.add(ticket)
@@ -176,24 +174,51 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
     return ticket
 
 
-def _resolve_category(
-    session: Session, request: TicketCreate, unit: Unit | None
-) -> ProductCategory | None:
+def _resolve_product(
+    session: Session, request: TicketCreate
+) -> tuple[Unit | None, ProductCategory | None, dict[str, str]]:
+    """The unit and category of the ticket, plus notes for the timeline.
+
+    A warranty or paid repair ticket must name a known unit or category and
+    they must agree. A handoff never fails here, since a person is waiting
+    for an agent: what does not resolve is kept as a note instead.
+    """
+    handoff = request.kind is TicketKind.HANDOFF
+    notes: dict[str, str] = {}
+
+    unit = None
+    if request.serial_number:
+        unit = units.find_unit(session, request.serial_number)
+        if unit is None and not handoff:
+            raise UnitNotFoundError(request.serial_number)
+        if unit is None:
+            notes["serial_number_not_found"] = request.serial_number
+
+    asked = request.product_category
     if unit is not None:
-        unit_category = unit.product.category
-        if request.product_category and request.product_category != unit_category.code:
-            raise TicketRejectedError(
-                f"product_category {request.product_category!r} does not match "
-                f"unit {unit.serial_number!r}, which is a {unit_category.code!r}"
-            )
-        return unit_category
-    if request.product_category:
-        return catalogue.get_category(session, request.product_category)
-    if request.kind is not TicketKind.HANDOFF:
+        category = unit.product.category
+        if asked and asked != category.code:
+            if not handoff:
+                raise TicketRejectedError(
+                    f"product_category {asked!r} does not match unit "
+                    f"{unit.serial_number!r}, which is a {category.code!r}"
+                )
+            notes["product_category_given"] = asked
+        return unit, category, notes
+
+    if asked:
+        category = session.get(ProductCategory, asked)
+        if category is None and not handoff:
+            raise CategoryNotFoundError(asked)
+        if category is None:
+            notes["product_category_not_found"] = asked
+        return None, category, notes
+
+    if not handoff:
         raise TicketRejectedError(
             f"a {request.kind.value!r} ticket needs serial_number or product_category"
         )
-    return None
+    return None, None, notes
 
 
 def _resolve_customer(
