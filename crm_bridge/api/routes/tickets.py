@@ -40,6 +40,10 @@ def create_ticket(
 
     Sending the same `idempotency_key` again returns the ticket it opened with
     200 and changes nothing.
+
+    422 names what cannot be used: an unknown `serial_number` or
+    `product_category`, or a category that contradicts the unit's. A handoff
+    is never refused for these; they are noted on its timeline instead.
     """
     try:
         ticket, created = tickets.create_ticket(session, body)
