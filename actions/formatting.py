@@ -43,6 +43,13 @@ def mask_name(name: str) -> str:
     return " ".join([parts[0], *(f"{part[0]}." for part in parts[1:])])
 
 
+def looks_like_serial(text: str) -> bool:
+    """A serial has letters and digits, at least three digits, no long words."""
+    compact = re.sub(r"[\s\-./]", "", text)
+    digits = sum(char.isdigit() for char in compact)
+    return 5 <= len(compact) <= 30 and compact.isalnum() and digits >= 3
+
+
 def normalize_postal_code(text: str) -> str | None:
     """Returns a five-digit Spanish postal code found in the text, or None."""
     match = re.search(r"(?<!\d)(\d{5})(?!\d)", text)

@@ -16,6 +16,7 @@ from actions.crm_client import CrmClient, CrmError, CrmUnavailableError
 from actions.formatting import (
     clean_name,
     format_date,
+    looks_like_serial,
     mask_name,
     mask_phone,
     normalize_phone,
@@ -65,6 +66,10 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         serial = str(value or "").strip()[:60]
+        if not looks_like_serial(serial):
+            # A sentence, not a number: ask again without spending an attempt.
+            say(dispatcher, tracker, "serial_not_a_serial")
+            return {"serial_number": None}
         attempts = int(tracker.get_slot("serial_attempts") or 0) + 1
         language = language_of(tracker)
         try:

@@ -155,15 +155,16 @@ class Stack:
         return None
 
     def _spawn(self, name: str, command: list[str], health_url: str) -> None:
-        log = (self.config.log_dir / f"{name}.log").open("ab")
-        popen = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=self.environment(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        # The child keeps its own copy of the log file descriptor.
+        with (self.config.log_dir / f"{name}.log").open("ab") as log:
+            popen = subprocess.Popen(
+                command,
+                cwd=ROOT,
+                env=self.environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self._processes.append(_Process(name, health_url, popen))
 
     def _wait_healthy(self, process: _Process, deadline: float) -> None:
