@@ -77,59 +77,68 @@ class Stack:
         }
         return env
 
+    def processes(self) -> list[tuple[str, list[str], str]]:
+        """Each process as (name, command, health URL); docker-compose.yml runs
+        the same commands (tests/test_compose.py keeps them in step)."""
+        config = self.config
+        return [
+            (
+                "services",
+                [
+                    str(SERVICES_PYTHON),
+                    "-m",
+                    "uvicorn",
+                    "crm_bridge.main:create_app",
+                    "--factory",
+                    "--host",
+                    config.host,
+                    "--port",
+                    str(config.services_port),
+                    "--log-level",
+                    "warning",
+                ],
+                f"{config.services_url}/health/live",
+            ),
+            (
+                "actions",
+                [
+                    str(RASA_BIN),
+                    "run",
+                    "actions",
+                    "--actions",
+                    "actions",
+                    "--port",
+                    str(config.actions_port),
+                ],
+                f"{config.url(config.actions_port)}/health",
+            ),
+            (
+                "rasa",
+                [
+                    str(RASA_BIN),
+                    "run",
+                    "--model",
+                    str(config.model),
+                    "--endpoints",
+                    "bot/endpoints.yml",
+                    "--credentials",
+                    "bot/credentials.yml",
+                    "--interface",
+                    config.host,
+                    "--port",
+                    str(config.rasa_port),
+                ],
+                config.url(config.rasa_port),
+            ),
+        ]
+
     def start(self, timeout: float = 240.0) -> None:
         """Starts every process and waits until each answers its health check."""
         config = self.config
         config.log_dir.mkdir(parents=True, exist_ok=True)
         Path(config.tracker_db).resolve().parent.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            "services",
-            [
-                str(SERVICES_PYTHON),
-                "-m",
-                "uvicorn",
-                "crm_bridge.main:create_app",
-                "--factory",
-                "--host",
-                config.host,
-                "--port",
-                str(config.services_port),
-                "--log-level",
-                "warning",
-            ],
-            f"{config.services_url}/health/live",
-        )
-        self._spawn(
-            "actions",
-            [
-                str(RASA_BIN),
-                "run",
-                "actions",
-                "--actions",
-                "actions",
-                "--port",
-                str(config.actions_port),
-            ],
-            f"{config.url(config.actions_port)}/health",
-        )
-        self._spawn(
-            "rasa",
-            [
-                str(RASA_BIN),
-                "run",
-                "--model",
-                str(config.model),
-                "--endpoints",
-                "bot/endpoints.yml",
-                "--credentials",
-                "bot/credentials.yml",
-                "--interface",
-                config.host,
-                "--port",
-                str(config.rasa_port),
-            ],
-            config.url(config.rasa_port),
-        )
+        for name, command, health_url in self.processes():
+            self._spawn(name, command, health_url)
         deadline = time.monotonic() + timeout
         for process in self._processes:
             self._wait_healthy(process, deadline)
