@@ -194,12 +194,13 @@ class TurnService:
             RasaUnavailableError: the engine failed; the message is kept and
                 a redelivery with the same id runs the turn again.
         """
-        if not await run_in_threadpool(self.log.exists, conversation_id):
-            raise UnknownConversationError(conversation_id)
-
+        # The lock is taken before anything else awaits, so turns keep the
+        # order in which their requests arrived.
         lock = self._locks.for_conversation(conversation_id)
         try:
             async with lock:
+                if not await run_in_threadpool(self.log.exists, conversation_id):
+                    raise UnknownConversationError(conversation_id)
                 return await self._run(
                     channel, conversation_id, message_id, text, metadata
                 )
