@@ -1,0 +1,69 @@
+"""Odd input through the real stack: every message gets an answer or a 4xx
+with a reason, and nothing is written half-way."""
+
+import uuid
+
+import httpx
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.e2e.chat import WebChat
+
+pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "😀😀😀",
+        "<script>alert(1)</script>",
+        "'; DROP TABLE tickets; --",
+        "asdkjh qwe zxc",
+    ],
+)
+def test_nonsense_gets_a_polite_answer_and_offers_a_person(
+    chat: WebChat, stack_db: Engine, message: str
+):
+    reply = chat.say(message)
+    assert reply.strip()
+    assert "persona" in reply or "person" in reply
+    query = text("SELECT count(*) FROM tickets WHERE conversation_id = :id")
+    with stack_db.connect() as connection:
+        assert connection.scalar(query, {"id": chat.conversation_id}) == 0
+
+
+def test_refusals_carry_a_reason(services_url: str, chat: WebChat):
+    with httpx.Client(base_url=services_url) as http:
+        empty = chat.post("   ")
+        huge = chat.post("x" * 5000)
+        unknown = http.post(
+            "/channels/web/messages",
+            json={"conversation_id": "web-nope", "message_id": "1", "text": "hola"},
+        )
+        broken = http.post(
+            "/channels/web/messages",
+            content=b"{not json",
+            headers={"Content-Type": "application/json"},
+        )
+
+    assert empty.status_code == 422 and "empty" in empty.text
+    assert huge.status_code == 422 and "2000" in huge.text
+    assert unknown.status_code == 404 and "does not exist" in unknown.text
+    assert broken.status_code == 400 and "not valid JSON" in broken.text
+
+
+def test_a_retried_confirmation_opens_one_ticket(chat: WebChat, stack_db: Engine):
+    chat.say("my boiler shows E04")
+    chat.say("BX-2024-55812")
+    for _ in range(4):
+        if "right?" in chat.say("no"):
+            break
+    chat.say("yes")
+    confirmation = uuid.uuid4().hex
+    first = chat.say("yes", message_id=confirmation)
+    for _ in range(3):
+        assert chat.say("yes", message_id=confirmation) == first
+
+    query = text("SELECT count(*) FROM tickets WHERE conversation_id = :id")
+    with stack_db.connect() as connection:
+        assert connection.scalar(query, {"id": chat.conversation_id}) == 1
