@@ -1,0 +1,300 @@
+"""The end of a claim, its cancellation, the warranty term and a human agent."""
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.claim import CLAIM_SLOTS
+from actions.crm_client import CrmClient
+from actions.warranty_actions import (
+    ActionAnswerWarrantyTerm,
+    ActionCancelClaim,
+    ActionFinishWarrantyClaim,
+    ActionRequestHuman,
+)
+from tests.actions.factories import (
+    make_tracker,
+    new_conversation_id,
+    slot_events,
+    texts,
+    user_event,
+)
+
+pytestmark = pytest.mark.anyio
+
+TicketReader = Callable[[str], dict[str, Any]]
+
+ECOWASH = {
+    "serial_number": "WM 4821 7730",
+    "name": "EcoWash 8 kg",
+    "category": "washing_machine",
+    "category_es": "Lavadora",
+    "category_en": "Washing machine",
+    "term_months": 36,
+}
+
+
+async def run(action: Any, **tracker: Any) -> tuple[list[str], dict[str, Any]]:
+    """Runs an action; returns what it said and the slots it set."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, make_tracker(**tracker), {})
+    return texts(dispatcher), slot_events(events)
+
+
+def assert_claim_cleared(slots: dict[str, Any]) -> None:
+    assert {slot: slots[slot] for slot in CLAIM_SLOTS} == {
+        **dict.fromkeys(CLAIM_SLOTS),
+        "check_step": 0,
+    }
+    assert slots["serial_attempts"] == 0
+    assert "language" not in slots
+
+
+class TestFinishWarrantyClaim:
+    @pytest.mark.parametrize(
+        ("language", "expected"),
+        [
+            (
+                "es",
+                "De acuerdo, no abro ningún caso. Si cambia de opinión, escríbame "
+                "cuando quiera.",
+            ),
+            (
+                "en",
+                "All right, I won't open a case. If you change your mind, just "
+                "write to me.",
+            ),
+        ],
+    )
+    async def test_a_claim_without_ticket_says_nothing_was_opened(
+        self, language: str, expected: str
+    ) -> None:
+        said, slots = await run(
+            ActionFinishWarrantyClaim(),
+            slots={"claim_option": "none", "serial_attempts": 3},
+            language=language,
+        )
+
+        assert said == [expected]
+        assert_claim_cleared(slots)
+
+    async def test_an_assigned_ticket_names_the_centre_in_english(self) -> None:
+        ticket = {
+            "number": "WAR-2026-000042",
+            "status": "assigned",
+            "kind": "warranty",
+            "centre": "Servicio Técnico Levante",
+            "postal_code": "46001",
+        }
+
+        said, slots = await run(
+            ActionFinishWarrantyClaim(), slots={"ticket": ticket}, language="en"
+        )
+
+        assert said == [
+            "Done: case WAR-2026-000042 is with Servicio Técnico Levante, who "
+            "cover postcode 46001. They will call you within 48 hours, and we will "
+            "check on the repair in 3 to 5 days."
+        ]
+        assert_claim_cleared(slots)
+
+    async def test_a_pending_ticket_says_the_team_will_assign_it(self) -> None:
+        ticket = {
+            "number": "REP-2026-000007",
+            "status": "pending_assignment",
+            "kind": "paid_repair",
+            "centre": None,
+            "postal_code": "48001",
+        }
+
+        said, _ = await run(ActionFinishWarrantyClaim(), slots={"ticket": ticket})
+
+        assert said == [
+            "He abierto el caso REP-2026-000007. Ningún centro técnico cubre ahora "
+            "su zona para este aparato, así que nuestro equipo lo asignará y le "
+            "llamará en 48 horas."
+        ]
+
+    async def test_a_problem_solved_during_the_chat_is_recorded_as_solved(
+        self,
+    ) -> None:
+        ticket = {
+            "number": "WAR-2026-000009",
+            "status": "resolved",
+            "kind": "warranty",
+            "centre": None,
+            "postal_code": None,
+        }
+
+        said, _ = await run(
+            ActionFinishWarrantyClaim(),
+            slots={"ticket": ticket, "problem_solved": True},
+            language="en",
+        )
+
+        assert said == [
+            "Great! I've recorded it as solved (case WAR-2026-000009). If it "
+            "happens again, write to me with that number."
+        ]
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("es", "De acuerdo, lo dejo aquí: no he abierto ningún caso."),
+        ("en", "All right, I've stopped there: no case has been opened."),
+    ],
+)
+async def test_cancelling_clears_the_claim(language: str, expected: str) -> None:
+    said, slots = await run(
+        ActionCancelClaim(),
+        slots={"serial_number": "WM 4821 7730", "serial_attempts": 1},
+        language=language,
+    )
+
+    assert said == [expected]
+    assert_claim_cleared(slots)
+
+
+class TestAnswerWarrantyTerm:
+    @pytest.mark.parametrize(
+        ("language", "expected"),
+        [
+            (
+                "es",
+                "La garantía de su lavadora EcoWash 8 kg dura 36 meses desde la "
+                "compra, hasta el 14/03/2029.",
+            ),
+            (
+                "en",
+                "The warranty on your EcoWash 8 kg washing machine lasts 36 months "
+                "from purchase, until 14/03/2029.",
+            ),
+        ],
+    )
+    async def test_a_known_unit_gets_its_own_end_date(
+        self, language: str, expected: str
+    ) -> None:
+        said, slots = await run(
+            ActionAnswerWarrantyTerm(),
+            slots={"unit": ECOWASH, "warranty_end_date": "2029-03-14"},
+            language=language,
+        )
+
+        assert said == [expected]
+        assert slots == {}
+
+    @pytest.mark.parametrize(
+        "slots",
+        [
+            {},
+            {"unit": {**ECOWASH, "term_months": None}, "warranty_end_date": None},
+        ],
+    )
+    async def test_otherwise_the_legal_terms_are_explained(
+        self, slots: dict[str, Any]
+    ) -> None:
+        said, _ = await run(ActionAnswerWarrantyTerm(), slots=slots, language="en")
+
+        assert said[0].startswith(
+            "In Spain, new appliances bought since 2022 have a 3-year legal warranty"
+        )
+
+
+class TestRequestHuman:
+    async def test_a_handoff_ticket_is_opened_with_what_the_bot_knew(
+        self, crm: CrmClient, read_ticket: TicketReader
+    ) -> None:
+        conversation = new_conversation_id("handoff")
+
+        said, slots = await run(
+            ActionRequestHuman(),
+            slots={
+                "serial_number": "WM 4821 7730",
+                "product_category": "washing_machine",
+                "fault_description": "Hace un ruido muy fuerte",
+            },
+            sender_id=conversation,
+            channel="telegram",
+        )
+
+        number = re.search(r"GEN-\d{4}-\d{6}", said[0])
+        assert number is not None, said
+        assert said == [
+            f"De acuerdo. He abierto el caso {number.group()} con nuestra "
+            "conversación. Una persona del equipo le responderá por este mismo "
+            "canal, de lunes a viernes de 9:00 a 19:00."
+        ]
+        assert_claim_cleared(slots)
+        ticket = read_ticket(number.group())
+        assert ticket["kind"] == "handoff"
+        assert ticket["status"] == "open"
+        assert ticket["conversation_id"] == conversation
+        assert ticket["channel"] == "telegram"
+        assert ticket["serial_number"] == "WM 4821 7730"
+        assert ticket["fault_description"] == "Hace un ruido muy fuerte"
+
+    async def test_a_person_who_asks_at_once_gets_a_ticket_in_english(
+        self, crm: CrmClient, read_ticket: TicketReader
+    ) -> None:
+        said, _ = await run(ActionRequestHuman(), language="en")
+
+        number = re.search(r"GEN-\d{4}-\d{6}", said[0])
+        assert number is not None, said
+        assert said[0].startswith(f"Of course. I have opened case {number.group()}")
+        assert read_ticket(number.group())["language"] == "en"
+
+    async def test_an_unknown_product_still_reaches_a_person(
+        self, crm: CrmClient
+    ) -> None:
+        said, _ = await run(
+            ActionRequestHuman(),
+            slots={"product_category": "toaster"},
+            language="en",
+        )
+
+        assert re.search(r"GEN-\d{4}-\d{6}", said[0])
+
+    async def test_the_same_request_retried_gives_the_same_ticket(
+        self, crm: CrmClient
+    ) -> None:
+        conversation = new_conversation_id("handoff")
+        events = [user_event("quiero hablar con una persona")]
+
+        first, _ = await run(
+            ActionRequestHuman(), sender_id=conversation, events=events
+        )
+        again, _ = await run(
+            ActionRequestHuman(), sender_id=conversation, events=events
+        )
+        later, _ = await run(
+            ActionRequestHuman(),
+            sender_id=conversation,
+            events=[*events, user_event("sigo esperando, una persona por favor")],
+        )
+
+        assert again == first
+        assert later != first
+
+    @pytest.mark.parametrize(
+        ("language", "expected"),
+        [
+            ("es", "Ahora mismo no puedo guardar su caso en nuestro sistema."),
+            ("en", "I can't save your case in our system right now."),
+        ],
+    )
+    async def test_a_crm_down_keeps_the_claim(
+        self, crm_down: CrmClient, language: str, expected: str
+    ) -> None:
+        said, slots = await run(
+            ActionRequestHuman(),
+            slots={"serial_number": "WM 4821 7730"},
+            language=language,
+        )
+
+        assert len(said) == 1
+        assert said[0].startswith(expected)
+        assert slots == {}
