@@ -74,7 +74,7 @@ format: $(SVC)/.installed
 
 test: setup $(MODEL) lint
 	@echo "==> Tests of the custom actions (Rasa environment)…"
-	$(RASA_ENV)/bin/python -m pytest tests/actions
+	$(RASA_ENV)/bin/python -m pytest --confcutdir=tests/actions tests/actions
 	@echo "==> Tests of the CRM, channels, dialogue and the whole stack…"
 	$(SVC)/bin/python -m pytest --ignore=tests/actions
 

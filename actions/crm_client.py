@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -38,12 +39,12 @@ class CrmClient:
 
     async def get_warranty(self, serial: str) -> dict[str, Any]:
         """Returns the warranty decision for a serial (status unknown if absent)."""
-        return await self._request("GET", f"/units/{_path(serial)}/warranty")
+        return await self._request("GET", f"/units/{_serial_path(serial)}/warranty")
 
     async def get_unit(self, serial: str) -> dict[str, Any] | None:
         """Returns the registered unit, or None when the serial is unknown."""
         try:
-            return await self._request("GET", f"/units/{_path(serial)}")
+            return await self._request("GET", f"/units/{_serial_path(serial)}")
         except CrmError as error:
             if error.status == 404:
                 return None
@@ -103,3 +104,9 @@ class CrmClient:
 
 def _path(value: str) -> str:
     return quote(value.strip(), safe="")
+
+
+def _serial_path(serial: str) -> str:
+    # The CRM compares serials by letters and digits only; a "/" typed by the
+    # person would otherwise split the URL path.
+    return _path(re.sub(r"[^0-9A-Za-z]", "", serial)) or "-"

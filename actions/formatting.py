@@ -2,8 +2,16 @@
 
 import datetime as dt
 import re
+import unicodedata
 
 _PHONE_DIGITS = re.compile(r"\D")
+
+
+def fold(text: str) -> str:
+    """Lower case without accents or extra spaces: "Frigorífico " → "frigorifico"."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(plain.replace("_", " ").split())
 
 
 def format_date(value: str | None) -> str:
@@ -43,16 +51,48 @@ def mask_name(name: str) -> str:
     return " ".join([parts[0], *(f"{part[0]}." for part in parts[1:])])
 
 
+_SERIAL_SEPARATORS = re.compile(r"[\s\-./]")
+
+# Short words that come before a serial in a sentence but are not part of it.
+_NOT_A_PREFIX = frozenset("es el la de mi my is its the num no nº n°".split())
+
+
 def looks_like_serial(text: str) -> bool:
-    """A serial has letters and digits, at least three digits, no long words."""
-    compact = re.sub(r"[\s\-./]", "", text)
+    """Letters and digits, at least three digits, and no word around them."""
+    if any(len(word) >= 4 and word.isalpha() for word in text.split()):
+        return False
+    compact = _SERIAL_SEPARATORS.sub("", text)
     digits = sum(char.isdigit() for char in compact)
     return 5 <= len(compact) <= 30 and compact.isalnum() and digits >= 3
 
 
+def extract_serial(text: str) -> str | None:
+    """Finds the serial in "mi numero de serie es WM 4821 7730" and the like.
+
+    The serial starts at the first token with a digit, or at a short letter
+    prefix (WM, BX) right before it, and runs while the tokens carry digits.
+    """
+    tokens = text.replace(",", " ").replace(":", " ").split()
+    start = next(
+        (i for i, token in enumerate(tokens) if any(c.isdigit() for c in token)),
+        None,
+    )
+    if start is None:
+        return None
+    end = start + 1
+    while end < len(tokens) and any(c.isdigit() for c in tokens[end]):
+        end += 1
+    before = tokens[start - 1] if start > 0 else ""
+    if before.isalpha() and len(before) <= 3 and before.lower() not in _NOT_A_PREFIX:
+        start -= 1
+    candidate = " ".join(tokens[start:end]).strip(".;")
+    return candidate if looks_like_serial(candidate) else None
+
+
 def normalize_postal_code(text: str) -> str | None:
     """Returns a five-digit Spanish postal code found in the text, or None."""
-    match = re.search(r"(?<!\d)(\d{5})(?!\d)", text)
+    joined = re.sub(r"\b(\d{2})[\s.](\d{3})\b", r"\1\2", text)
+    match = re.search(r"(?<!\d)(\d{5})(?!\d)", joined)
     if match is None:
         return None
     code = match.group(1)
@@ -73,5 +113,9 @@ def clean_name(text: str) -> str | None:
     if letters < 2 or len(name) > 120 or any(char.isdigit() for char in name):
         return None
     return " ".join(
-        part.capitalize() if part.islower() else part for part in name.split()
+        part.capitalize() if part.islower() and part not in _PARTICLES else part
+        for part in name.split()
     )
+
+
+_PARTICLES = frozenset("de del la las los y e van von da di".split())

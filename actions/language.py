@@ -18,7 +18,8 @@ _SPANISH = frozenset(
     perfecto bien mal arreglar reparacion reparación tecnico técnico pierde
     agua ruido enciende centrifuga calienta enfria enfría como cómo cuando
     donde dónde tambien también muy gracias adios adiós hasta luego eso exacto
-    vale venga pues otra vez ha han le se lo encuentro etiqueta
+    vale venga pues otra vez ha han le se lo encuentro etiqueta mañana año
+    años señor señora daño dañado dañada pequeño compañia compañía
     """.split()
 )
 _ENGLISH = frozenset(
@@ -51,10 +52,11 @@ def detect_language(text: str) -> str | None:
     lowered = text.lower()
     if any(mark in lowered for mark in "ñ¿¡"):
         return "es"
+    # Otherwise only whole words count: accents alone are no sign, since
+    # Spanish names (José, Pérez) are written in English conversations too.
     words = _WORD.findall(lowered)
     spanish = sum(word in _SPANISH for word in words)
     english = sum(word in _ENGLISH for word in words)
-    spanish += sum(1 for char in lowered if char in "áéíóú")
     if spanish == english:
         return None
     return "es" if spanish > english else "en"

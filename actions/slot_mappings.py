@@ -13,6 +13,7 @@ from actions.language import detect_language
 logger = logging.getLogger(__name__)
 
 DEFAULT_LANGUAGE = "es"
+NAME_AND_NUMBER_SLOTS = ("customer_name", "phone_number", "postal_code")
 
 
 def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
@@ -30,6 +31,9 @@ class ValidateSlotMappings(ValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         current = tracker.get_slot("language")
+        if current and tracker.get_slot("requested_slot") in NAME_AND_NUMBER_SLOTS:
+            # A name, phone or postcode says nothing about the language.
+            return {}
         detected = detect_language(tracker.latest_message.get("text") or "")
         if detected is None:
             if current:

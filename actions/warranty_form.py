@@ -15,8 +15,9 @@ from actions.claim import (
 from actions.crm_client import CrmClient, CrmError, CrmUnavailableError
 from actions.formatting import (
     clean_name,
+    extract_serial,
+    fold,
     format_date,
-    looks_like_serial,
     mask_name,
     mask_phone,
     normalize_phone,
@@ -25,6 +26,17 @@ from actions.formatting import (
 from actions.messages import say
 
 logger = logging.getLogger(__name__)
+
+# Everyday words for the product categories, accent-free, in both languages.
+CATEGORY_WORDS = {
+    "frigo": "fridge",
+    "nevera": "fridge",
+    "frigorifico": "fridge",
+    "refrigerator": "fridge",
+    "lavaplatos": "dishwasher",
+    "calentador": "boiler",
+    "washer": "washing_machine",
+}
 
 crm = CrmClient()
 
@@ -65,8 +77,8 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        serial = str(value or "").strip()[:60]
-        if not looks_like_serial(serial):
+        serial = extract_serial(str(value or "")[:200])
+        if serial is None:
             # A sentence, not a number: ask again without spending an attempt.
             say(dispatcher, tracker, "serial_not_a_serial")
             return {"serial_number": None}
@@ -77,15 +89,13 @@ class ValidateWarrantyClaimForm(FormValidationAction):
             unit = None
             if decision.get("reason") != "unit_not_found":
                 unit = await crm.get_unit(serial)
-        except CrmError as error:
-            logger.info(
-                "serial rejected by the CRM for %s: %s", tracker.sender_id, error
-            )
-            unit = None
-        except CrmUnavailableError:
-            logger.exception("CRM unavailable while checking a serial")
-            say(dispatcher, tracker, "crm_unavailable")
-            return {"serial_number": None}
+        except (CrmUnavailableError, CrmError) as error:
+            if isinstance(error, CrmError) and error.status in (404, 422):
+                unit = None
+            else:
+                logger.error("serial check failed for %s: %s", tracker.sender_id, error)
+                say(dispatcher, tracker, "crm_unavailable")
+                return {"serial_number": None}
         if unit is None:
             say(dispatcher, tracker, "serial_unknown", serial=serial.upper())
             return {"serial_number": None, "serial_attempts": attempts}
@@ -148,14 +158,19 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        text = str(value or "").strip().lower()
+        wanted = fold(str(value or ""))
         try:
-            categories = await crm.list_categories(language_of(tracker))
-        except CrmUnavailableError:
+            categories = [
+                category
+                for language in ("es", "en")
+                for category in await crm.list_categories(language)
+            ]
+        except (CrmUnavailableError, CrmError):
             say(dispatcher, tracker, "crm_unavailable")
             return {"product_category": None}
         for category in categories:
-            if text in (category["code"].lower(), category["name"].lower()):
+            names = {fold(category["code"]), fold(category["name"])}
+            if wanted in names or CATEGORY_WORDS.get(wanted) == category["code"]:
                 return {"product_category": category["code"]}
         say(dispatcher, tracker, "invalid_product_category", value=str(value)[:40])
         return {"product_category": None}
@@ -369,8 +384,10 @@ class ActionAskCheckAnswer(Action):
             tracker.get_slot("product_category"), language_of(tracker)
         )
         if step >= len(checks):
-            # The checks changed under the conversation: go on without them.
-            return [{"event": "slot", "name": "check_phase", "value": "done"}]
+            # The checks cannot be read now: let any answer move the claim on
+            # to a technician (validate_check_answer finds no further check).
+            say(dispatcher, tracker, "checks_unavailable")
+            return []
         check = checks[step]
         if tracker.get_slot("check_phase") == "advice":
             say(dispatcher, tracker, "check_advice", advice=check["advice"])

@@ -161,11 +161,6 @@ async def test_a_crm_that_does_not_answer_is_unavailable(crm_down: CrmClient) ->
         await crm_down.list_categories("es")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _path() sends '/' as %2F, which the server decodes before "
-    "routing, so /units/WM%2F4821%2F7730/warranty answers 404",
-)
 async def test_a_serial_typed_with_slashes_is_found(crm: CrmClient) -> None:
     decision = await crm.get_warranty("WM/4821/7730")
 

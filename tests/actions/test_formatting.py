@@ -185,11 +185,6 @@ def test_words_and_short_answers_do_not_look_like_serials(text: str) -> None:
     assert not looks_like_serial(text)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: looks_like_serial promises 'no long words' but never checks "
-    "it, so a whole sentence is looked up as a serial and spends an attempt",
-)
 @pytest.mark.parametrize(
     "text", ["Mi numero de serie es WM 4821 7730", "el número es WM 4821 7730"]
 )

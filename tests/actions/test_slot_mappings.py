@@ -53,11 +53,6 @@ async def test_without_any_sign_the_conversation_is_spanish(
     assert await extract("12345", None, metadata) == {"language": "es"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: accented letters of a name count as Spanish, so an English "
-    "conversation switches to Spanish when the person types their name",
-)
 @pytest.mark.parametrize("name", ["José Pérez", "Lucía Martín", "I'm José Pérez"])
 async def test_an_english_speaker_with_a_spanish_name_stays_in_english(
     name: str,

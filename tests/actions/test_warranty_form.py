@@ -563,11 +563,6 @@ class TestWithoutSerial:
         assert said == [expected]
         assert claim.slots["product_category"] is None
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: validate_product_category compares names with their "
-        "accents, so 'frigorifico' typed without the accent is refused",
-    )
     async def test_a_category_typed_without_accents_is_recognised(
         self, crm: CrmClient
     ) -> None:
@@ -649,11 +644,6 @@ class TestCrmDown:
         assert dispatcher.messages[0]["text"] == "¿Qué tipo de aparato es?"
         assert dispatcher.messages[0]["buttons"] == []
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: action_ask_check_answer sends nothing when the checks "
-        "cannot be read, so the person is left without a question",
-    )
     async def test_the_person_is_told_something_when_checks_cannot_be_read(
         self, crm_down: CrmClient
     ) -> None:
@@ -671,11 +661,6 @@ class TestCrmDown:
         assert said != []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: validate_serial_number treats every CrmError, including a "
-    "refused service token (401/403), as an unknown serial",
-)
 async def test_a_crm_refusing_the_token_is_not_an_unknown_serial(
     crm_wrong_token: CrmClient,
 ) -> None:
