@@ -222,7 +222,10 @@ def test_messages_of_one_conversation_are_answered_one_at_a_time_in_order(
 
             return await asyncio.gather(*(post(index) for index in range(4)))
 
-    answers = asyncio.run(scenario())
+    try:
+        answers = asyncio.run(scenario())
+    finally:
+        app.state.engine.dispose()
 
     assert [a.status_code for a in answers] == [200] * 4
     assert [turn["message"] for turn in rasa.turns] == ["m0", "m1", "m2", "m3"]
