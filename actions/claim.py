@@ -36,6 +36,33 @@ CLAIM_SLOTS = [
 ]
 
 
+# Intents that are not an answer but a new request: the form lets the rules
+# handle them (answer the question, cancel, pass to a person) and resumes.
+INTERRUPTIONS = frozenset(
+    {"ask_warranty_term", "cancel", "request_human", "bot_challenge", "nlu_fallback"}
+)
+UNCLEAR = "unclear"
+_YES_NO = {"affirm": True, "deny": False}
+_CHOICES = {
+    "open_without_serial": "without_serial",
+    "request_paid_repair": "paid_repair",
+    "deny": "none",
+}
+
+
+def answer_for(slot: str, intent: str | None) -> Any:
+    """What the person's intent answers to a yes/no or choice question.
+
+    Returns:
+        The slot value, "unclear" for a message that answers nothing, or None
+        for an interruption that the rules handle.
+    """
+    if intent is None or intent in INTERRUPTIONS:
+        return None
+    table = _CHOICES if slot == "claim_option" else _YES_NO
+    return table.get(intent, UNCLEAR)
+
+
 def required_claim_slots(slots: dict[str, Any]) -> list[str]:
     """Returns the slots the claim needs, in the order they are asked.
 

@@ -9,6 +9,8 @@ from rasa_sdk.types import DomainDict
 
 from actions.claim import (
     CONTACT_SLOTS,
+    UNCLEAR,
+    answer_for,
     required_claim_slots,
     ticket_payload,
 )
@@ -69,6 +71,26 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         domain: DomainDict,
     ) -> list[str]:
         return required_claim_slots(tracker.current_slot_values())
+
+    async def extract_check_answer(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _extract_answer("check_answer", tracker)
+
+    async def extract_contact_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _extract_answer("contact_confirmed", tracker)
+
+    async def extract_claim_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _extract_answer("claim_confirmed", tracker)
+
+    async def extract_claim_option(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return _extract_answer("claim_option", tracker)
 
     async def validate_serial_number(
         self,
@@ -149,7 +171,9 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        return {"claim_option": value}
+        return _unclear("claim_option", value, dispatcher, tracker) or {
+            "claim_option": value
+        }
 
     async def validate_product_category(
         self,
@@ -182,6 +206,9 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        unclear = _unclear("check_answer", value, dispatcher, tracker)
+        if unclear is not None:
+            return unclear
         step = int(tracker.get_slot("check_step") or 0)
         phase = tracker.get_slot("check_phase")
         if phase == "question" and value:
@@ -207,6 +234,9 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        unclear = _unclear("contact_confirmed", value, dispatcher, tracker)
+        if unclear is not None:
+            return unclear
         if value:
             return {"contact_confirmed": True}
         return {
@@ -258,6 +288,9 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
+        unclear = _unclear("claim_confirmed", value, dispatcher, tracker)
+        if unclear is not None:
+            return unclear
         if not value:
             return {
                 "claim_confirmed": None,
@@ -314,6 +347,28 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         except (CrmUnavailableError, CrmError):
             logger.warning("no guided checks for %s: CRM refused or down", category)
             return []
+
+
+def _extract_answer(slot: str, tracker: Tracker) -> dict[str, Any]:
+    if tracker.get_slot("requested_slot") != slot:
+        return {}
+    intent = (tracker.latest_message.get("intent") or {}).get("name")
+    answer = answer_for(slot, intent)
+    return {} if answer is None else {slot: answer}
+
+
+def _unclear(
+    slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any] | None:
+    """Asks again, kindly, when the answer was neither yes nor no."""
+    if value != UNCLEAR:
+        return None
+    say(
+        dispatcher,
+        tracker,
+        "answer_choice" if slot == "claim_option" else "answer_yes_no",
+    )
+    return {slot: None}
 
 
 class ActionAskSerialNumber(Action):

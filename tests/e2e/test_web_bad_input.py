@@ -52,6 +52,20 @@ def test_refusals_carry_a_reason(services_url: str, chat: WebChat):
     assert broken.status_code == 400 and "not valid JSON" in broken.text
 
 
+@pytest.mark.parametrize(
+    ("answer", "expected"),
+    [("la verdad es que no lo se", "sí o no"), ("what do you mean", "yes or no")],
+)
+def test_an_answer_that_is_neither_yes_nor_no_is_asked_again(
+    chat: WebChat, answer: str, expected: str
+):
+    chat.say("mi lavadora no centrifuga" if "sí" in expected else "washer wont spin")
+    question = chat.say("WM 4821 7730").splitlines()[-1]
+    reply = chat.say(answer)
+    assert expected in reply
+    assert reply.splitlines()[-1] == question
+
+
 def test_a_retried_confirmation_opens_one_ticket(chat: WebChat, stack_db: Engine):
     chat.say("my boiler shows E04")
     chat.say("BX-2024-55812")
