@@ -89,7 +89,9 @@ def required_claim_slots(slots: dict[str, Any]) -> list[str]:
             return steps
         if slots.get("check_phase") not in (None, "done"):
             steps.append("check_answer")
-    if slots.get("contact_known") and slots.get("contact_confirmed") is None:
+    # Once asked, contact_confirmed stays in the list: the form validates only
+    # the slots it lists, and an answer must not remove its own question.
+    if slots.get("contact_known") or slots.get("contact_confirmed") is not None:
         steps.append("contact_confirmed")
     return [*steps, *CONTACT_SLOTS, "claim_confirmed"]
 

@@ -163,8 +163,15 @@ class TestValidWarranty:
             **dict.fromkeys(CONTACT_SLOTS),
         )
 
-        assert "contact_confirmed" not in required_claim_slots(slots)
         assert next_slot(slots) == "customer_name"
+
+    @pytest.mark.parametrize("answer", [True, False, "unclear"])
+    def test_an_answer_never_removes_its_own_question(self, answer) -> None:
+        # The form validates only the slots listed after extraction: if the
+        # answer dropped contact_confirmed from the list, it would be ignored.
+        slots = valid_unit(contact_known=True, contact_confirmed=answer)
+
+        assert "contact_confirmed" in required_claim_slots(slots)
 
     def test_a_unit_without_purchase_date_goes_through_checks_too(self) -> None:
         slots = valid_unit(warranty_status="unknown", check_phase="question")

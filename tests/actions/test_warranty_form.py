@@ -713,3 +713,56 @@ class TestFormRun:
 
         assert slots["problem_solved"] is True
         assert slots["requested_slot"] is None
+
+
+class TestAnswersExtractedFromIntents:
+    """Yes/no and choice answers come from the intent of the latest message,
+    through the form's own run(), as Rasa calls it."""
+
+    async def answer(self, slots: dict[str, Any], intent: str) -> tuple[dict, list]:
+        event = user_event("…")
+        event["parse_data"]["intent"] = {"name": intent, "confidence": 0.99}
+        tracker = make_tracker(slots, events=[event])
+        tracker.latest_message = event["parse_data"]
+        dispatcher = CollectingDispatcher()
+        returned = await ValidateWarrantyClaimForm().run(
+            dispatcher, tracker, load_domain()
+        )
+        return slot_events(returned), [m["text"] for m in dispatcher.messages]
+
+    async def test_yes_to_the_contact_on_file_moves_to_the_summary(
+        self, crm: CrmClient
+    ) -> None:
+        claim = await found("WM 4821 7730", checks=False)
+        claim.slots["requested_slot"] = "contact_confirmed"
+
+        slots, said = await self.answer(claim.slots, "affirm")
+
+        assert slots["contact_confirmed"] is True
+        assert slots["requested_slot"] == "claim_confirmed"
+        assert said == []
+
+    @pytest.mark.parametrize("intent", ["inform", "greet", "out_of_scope"])
+    async def test_neither_yes_nor_no_is_asked_again(
+        self, crm: CrmClient, intent: str
+    ) -> None:
+        claim = await found("WM 4821 7730", "en", checks=False)
+        claim.slots["requested_slot"] = "contact_confirmed"
+
+        slots, said = await self.answer(claim.slots, intent)
+
+        assert slots["contact_confirmed"] is None
+        assert slots["requested_slot"] == "contact_confirmed"
+        assert said == ["Sorry, I didn't get that. Could you answer yes or no, please?"]
+
+    @pytest.mark.parametrize("intent", ["cancel", "request_human", "nlu_fallback"])
+    async def test_an_interruption_is_left_to_the_rules(
+        self, crm: CrmClient, intent: str
+    ) -> None:
+        claim = await found("WM 4821 7730", checks=False)
+        claim.slots["requested_slot"] = "contact_confirmed"
+
+        slots, said = await self.answer(claim.slots, intent)
+
+        assert "contact_confirmed" not in slots
+        assert said == []

@@ -200,7 +200,7 @@ def test_rasa_down_keeps_the_message_and_a_retry_answers_it(
 def test_messages_of_one_conversation_are_answered_one_at_a_time_in_order(
     web_settings: Settings, rasa: FakeRasa, clean_db: Engine
 ):
-    rasa.delay = 0.2
+    rasa.delay = 0.3
     app = create_app(web_settings)
 
     async def scenario() -> list[httpx.Response]:
@@ -210,7 +210,7 @@ def test_messages_of_one_conversation_are_answered_one_at_a_time_in_order(
             cid = cid["conversation_id"]
 
             async def post(index: int) -> httpx.Response:
-                await asyncio.sleep(index * 0.02)
+                await asyncio.sleep(index * 0.1)
                 return await c.post(
                     "/channels/web/messages",
                     json={
