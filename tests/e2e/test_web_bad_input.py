@@ -55,8 +55,8 @@ def test_refusals_carry_a_reason(services_url: str, chat: WebChat):
 @pytest.mark.parametrize(
     ("fault", "answer", "apology"),
     [
-        ("mi lavadora no centrifuga", "a que se refiere exactamente", "entendido"),
-        ("washer wont spin", "what do you mean exactly", "didn't"),
+        ("mi lavadora no centrifuga", "hola??", "entendido"),
+        ("washer wont spin", "hello?", "didn't"),
     ],
 )
 def test_an_answer_that_is_neither_yes_nor_no_gets_the_question_again(
