@@ -97,7 +97,7 @@ def test_new_contact_data_routes_to_the_centre_of_that_area_es(
         if "correctos" in chat.say("no"):
             break
     assert "correctos" in chat.last[-1]["text"], chat.printable()
-    assert "nombre" in chat.say("no, quiero cambiarlos"), chat.printable()
+    assert "nombre" in chat.say("no, han cambiado"), chat.printable()
     chat.say("me llamo Jordi Puig")
     reply = chat.say("644 11 22 33")
     assert "código postal" in reply
