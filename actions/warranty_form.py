@@ -252,10 +252,7 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        name = clean_name(str(value or ""))
-        if name is None:
-            say(dispatcher, tracker, "invalid_customer_name")
-        return {"customer_name": name}
+        return _normalized("customer_name", value, dispatcher, tracker)
 
     async def validate_phone_number(
         self,
@@ -264,10 +261,7 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        phone = normalize_phone(str(value or ""))
-        if phone is None:
-            say(dispatcher, tracker, "invalid_phone_number")
-        return {"phone_number": phone}
+        return _normalized("phone_number", value, dispatcher, tracker)
 
     async def validate_postal_code(
         self,
@@ -276,10 +270,7 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        code = normalize_postal_code(str(value or ""))
-        if code is None:
-            say(dispatcher, tracker, "invalid_postal_code")
-        return {"postal_code": code}
+        return _normalized("postal_code", value, dispatcher, tracker)
 
     async def validate_claim_confirmed(
         self,
@@ -347,6 +338,24 @@ class ValidateWarrantyClaimForm(FormValidationAction):
         except (CrmUnavailableError, CrmError):
             logger.warning("no guided checks for %s: CRM refused or down", category)
             return []
+
+
+# How each contact field is read from what the person typed.
+_CONTACT_NORMALIZERS = {
+    "customer_name": clean_name,
+    "phone_number": normalize_phone,
+    "postal_code": normalize_postal_code,
+}
+
+
+def _normalized(
+    slot: str, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    """The field in its normal form, or None and a hint on what is expected."""
+    normalized = _CONTACT_NORMALIZERS[slot](str(value or ""))
+    if normalized is None:
+        say(dispatcher, tracker, f"invalid_{slot}")
+    return {slot: normalized}
 
 
 def _extract_answer(slot: str, tracker: Tracker) -> dict[str, Any]:

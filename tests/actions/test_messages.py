@@ -9,6 +9,7 @@ import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions
+from actions.claim import CONTACT_SLOTS
 from actions.messages import (
     CATALOGUE,
     LANGUAGES,
@@ -33,6 +34,7 @@ F_STRING_KEYS = {
     "f'ask_{self.slot}'": {
         f"ask_{action.slot}" for action in _AskContactField.__subclasses__()
     },
+    "f'invalid_{slot}'": {f"invalid_{slot}" for slot in CONTACT_SLOTS},
 }
 
 
