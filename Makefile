@@ -46,8 +46,8 @@ setup: $(SVC)/.installed $(RASA_ENV)/.installed
 $(MODEL): $(RASA_ENV)/.installed $(TRAINING_FILES)
 	@echo "==> Training the assistant on the data in data/ (about 2 minutes)…"
 	$(RASA) train $(RASA_FILES) --out models --fixed-model-name ipsm 2>&1 \
-	  | grep -E "Epochs|Finished training|Your Rasa model|Nothing changed|rror" \
-	  | tr '\r' '\n' | grep -E "100%|Finished|model|rror" || true
+	  | grep --line-buffered -E "Starting to train|Finished training|Your Rasa model|Nothing changed|rror" \
+	  | sed -u -E "s/^.*(Starting|Finished|Your|Nothing)/  \1/" || true
 	@test -f $@ || { echo "training failed: run '$(RASA) train $(RASA_FILES)'"; exit 1; }
 	touch $@
 
