@@ -327,7 +327,7 @@ class ValidateWarrantyClaimForm(FormValidationAction):
             "status": ticket["status"],
             "kind": ticket["kind"],
             "centre": (ticket.get("service_centre") or {}).get("name"),
-            "postal_code": (ticket.get("customer") or {}).get("postal_code"),
+            "postal_code": ticket.get("postal_code"),
         }
 
     async def _checks(self, category: str | None, language: str) -> list[dict]:

@@ -290,6 +290,9 @@ class Ticket(Base):
         ForeignKey("product_categories.code")
     )
     fault_description: Mapped[str | None] = mapped_column(Text)
+    # Where the unit is, which decides the service centre: the postcode the
+    # person gave for this case, or the customer's own.
+    postal_code: Mapped[str | None] = mapped_column(String(5))
     warranty_status: Mapped[WarrantyStatus] = mapped_column(
         _enum_column(WarrantyStatus, "warranty_status")
     )

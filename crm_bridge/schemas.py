@@ -170,6 +170,7 @@ class TicketPublic(BaseModel):
     warranty_status: WarrantyStatus
     warranty_end_date: dt.date | None
     fault_description: str | None
+    postal_code: str | None
     customer: CustomerPublic | None
     service_centre: ServiceCentrePublic | None
     verification_due: dt.date | None
@@ -191,6 +192,7 @@ class TicketPublic(BaseModel):
             warranty_status=ticket.warranty_status,
             warranty_end_date=ticket.warranty_end_date,
             fault_description=ticket.fault_description,
+            postal_code=ticket.postal_code,
             customer=(
                 CustomerPublic.model_validate(ticket.customer)
                 if ticket.customer

@@ -159,15 +159,16 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
     if differences:
         _add_event(ticket, "customer_details_differ", given=differences)
 
+    given = request.customer
+    ticket.postal_code = given.postal_code if given else None
+    if ticket.postal_code is None and customer is not None:
+        ticket.postal_code = customer.postal_code
+
     if request.resolved_first_contact:
         ticket.status = TicketStatus.RESOLVED
         _add_event(ticket, "resolved_first_contact")
     elif request.kind is not TicketKind.HANDOFF:
-        given = request.customer
-        postal_code = given.postal_code if given else None
-        if postal_code is None and customer is not None:
-            postal_code = customer.postal_code
-        _assign(session, ticket, postal_code, today)
+        _assign(session, ticket, ticket.postal_code, today)
 
     session.add(ticket)
     session.flush()

@@ -517,6 +517,7 @@ class TestWithoutSerial:
         # The longest postal prefix wins: 280 (fridges in Madrid) beats 28.
         assert ticket["service_centre"]["code"] == "CAT-FRIO-MAD"
         assert claim.slots["ticket"]["centre"] == "Frío Madrid Servicio Técnico"
+        assert claim.slots["ticket"]["postal_code"] == "28013"
 
     @pytest.mark.parametrize(
         ("language", "typed", "code"),

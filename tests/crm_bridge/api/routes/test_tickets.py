@@ -87,6 +87,23 @@ def test_the_centre_follows_postal_code_and_category(
     assert ticket["service_centre"]["code"] == centre
 
 
+def test_a_known_customer_who_moved_is_served_where_the_unit_is_now(
+    client: TestClient, demo_data: Session
+) -> None:
+    # James Walker is on file in 46001; the boiler is now in Madrid.
+    moved = {"name": "James Walker", "phone": "655 123 222", "postal_code": "28013"}
+
+    ticket = _open(
+        client, serial_number="BX-2024-55812", product_category=None, customer=moved
+    )
+
+    assert ticket["postal_code"] == "28013"
+    assert ticket["service_centre"]["code"] == "CAT-CEN"
+    assert ticket["customer"]["postal_code"] == "46001"
+    differ = [e for e in ticket["events"] if e["kind"] == "customer_details_differ"]
+    assert differ[0]["detail"]["given"]["postal_code"] == "28013"
+
+
 def test_no_centre_for_the_area_leaves_the_ticket_pending_with_the_reason(
     client: TestClient, demo_data: Session
 ) -> None:
