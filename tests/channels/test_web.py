@@ -5,6 +5,7 @@ real database (SQLite and PostgreSQL).
 """
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Iterator
 
@@ -28,9 +29,21 @@ def rasa() -> Iterator[FakeRasa]:
     fake.stop()
 
 
+def closed_port_url() -> str:
+    """A loopback URL where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
 @pytest.fixture
 def web_settings(migrated_settings: Settings, rasa: FakeRasa) -> Settings:
-    return make_settings(migrated_settings.DATABASE_URL, RASA_URL=rasa.url)
+    return make_settings(
+        migrated_settings.DATABASE_URL,
+        RASA_URL=rasa.url,
+        ACTION_SERVER_URL=closed_port_url(),
+    )
 
 
 @pytest.fixture
@@ -236,6 +249,6 @@ def test_health_reports_each_dependency(web: TestClient, rasa: FakeRasa):
     answer = web.get("/health")
     body = answer.json()
     assert body["checks"]["database"]["status"] == "ok"
-    # The fake answers POSTs only, and no action server runs here.
+    # The fake Rasa answers POSTs only, and no action server listens there.
     assert body["checks"]["action_server"]["status"] == "down"
     assert answer.status_code == 503 and body["status"] == "degraded"
