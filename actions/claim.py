@@ -74,11 +74,13 @@ def required_claim_slots(slots: dict[str, Any]) -> list[str]:
     """
     option = slots.get("claim_option")
     if slots.get("serial_number") is None:
-        if (slots.get("serial_attempts") or 0) < MAX_SERIAL_ATTEMPTS:
-            return ["serial_number"]
-        if option != "without_serial":
+        if option == "without_serial":
+            steps = ["claim_option", "product_category"]
+        elif (slots.get("serial_attempts") or 0) < MAX_SERIAL_ATTEMPTS:
+            # claim_option is listed so that "I don't have it" can answer it.
+            return ["serial_number", "claim_option"]
+        else:
             return ["claim_option"]
-        steps = ["claim_option", "product_category"]
     elif slots.get("warranty_status") == "expired":
         if option != "paid_repair":
             return ["serial_number", "claim_option"]

@@ -25,7 +25,17 @@ def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
 
 
 class ValidateSlotMappings(ValidationAction):
-    """Keeps the conversation in the language the person writes in."""
+    """Slots set from any message: the language, and the fault described."""
+
+    async def extract_fault_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        # Only a fault told outside a form: inside one, what the person types
+        # answers the question asked (a kind of appliance, a name...).
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent != "report_fault" or tracker.active_loop.get("name"):
+            return {}
+        return {"fault_description": tracker.latest_message.get("text")}
 
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -90,6 +90,11 @@ class ValidateWarrantyClaimForm(FormValidationAction):
     async def extract_claim_option(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        asking_serial = tracker.get_slot("requested_slot") == "serial_number"
+        if asking_serial and intent == "open_without_serial":
+            # "I don't have the serial": straight to the claim without it.
+            return {"claim_option": "without_serial"}
         return _extract_answer("claim_option", tracker)
 
     async def validate_serial_number(
@@ -389,7 +394,9 @@ class ActionAskSerialNumber(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        again = (tracker.get_slot("serial_attempts") or 0) > 0
+        again = (tracker.get_slot("serial_attempts") or 0) > 0 or (
+            tracker.get_slot("requested_slot") == "serial_number"
+        )
         say(
             dispatcher,
             tracker,
@@ -506,10 +513,17 @@ class ActionAskClaimConfirmed(Action):
             serial=tracker.get_slot("serial_number") or no_serial,
             fault=(tracker.get_slot("fault_description") or "—")[:200],
             name=mask_name(tracker.get_slot("customer_name") or ""),
-            phone=mask_phone(tracker.get_slot("phone_number") or ""),
+            phone=_phone_to_read_back(tracker),
             postal_code=tracker.get_slot("postal_code"),
         )
         return []
+
+
+def _phone_to_read_back(tracker: Tracker) -> str:
+    """A phone on file is masked; one the person just typed is shown whole,
+    so that a typo can be caught."""
+    phone = tracker.get_slot("phone_number") or ""
+    return mask_phone(phone) if tracker.get_slot("contact_confirmed") else phone
 
 
 async def _category_name(code: str | None, language: str) -> str:

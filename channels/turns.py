@@ -42,6 +42,16 @@ class TurnInProgressError(Exception):
         self.message_id = message_id
 
 
+class MessageIdReusedError(Exception):
+    """A message id came back with another text: a client bug, not a retry."""
+
+    def __init__(self, message_id: str) -> None:
+        super().__init__(
+            f"message_id {message_id!r} was already used for a different message"
+        )
+        self.message_id = message_id
+
+
 @dataclass(frozen=True)
 class _Claim:
     inbound_id: int
@@ -97,9 +107,11 @@ class ConversationLog:
                 return _Claim(inbound_id=message.id, replies=None)
         except IntegrityError:
             pass
-        return self._claim_redelivery(conversation_id, message_id)
+        return self._claim_redelivery(conversation_id, message_id, text)
 
-    def _claim_redelivery(self, conversation_id: str, message_id: str) -> _Claim:
+    def _claim_redelivery(
+        self, conversation_id: str, message_id: str, text: str
+    ) -> _Claim:
         with self._sessions.begin() as session:
             message = session.scalars(
                 select(ConversationMessage).where(
@@ -107,6 +119,8 @@ class ConversationLog:
                     ConversationMessage.platform_message_id == message_id,
                 )
             ).one()
+            if message.text != text:
+                raise MessageIdReusedError(message_id)
             if message.status == "answered":
                 return _Claim(message.id, self._replies_of(session, message.id))
             stale_before = dt.datetime.now(dt.UTC) - STALE_AFTER
@@ -191,6 +205,7 @@ class TurnService:
         Raises:
             UnknownConversationError: the conversation was never opened.
             TurnInProgressError: the same message is being answered now.
+            MessageIdReusedError: the id was used before for another text.
             RasaUnavailableError: the engine failed; the message is kept and
                 a redelivery with the same id runs the turn again.
         """

@@ -11,7 +11,12 @@ from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from channels.rasa_client import RasaUnavailableError
-from channels.turns import TurnInProgressError, TurnService, UnknownConversationError
+from channels.turns import (
+    MessageIdReusedError,
+    TurnInProgressError,
+    TurnService,
+    UnknownConversationError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -108,6 +113,8 @@ async def create_web_message(
         raise HTTPException(
             status.HTTP_409_CONFLICT, f"{error}; retry in a few seconds"
         ) from error
+    except MessageIdReusedError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     except RasaUnavailableError as error:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,

@@ -74,3 +74,32 @@ def test_latest_user_metadata_skips_bot_events() -> None:
 
 def test_latest_user_metadata_of_a_conversation_without_messages() -> None:
     assert latest_user_metadata(make_tracker(events=[])) == {}
+
+
+async def test_the_fault_is_the_message_that_starts_the_claim() -> None:
+    event = user_event("la nevera no enfria")
+    event["parse_data"]["intent"] = {"name": "report_fault", "confidence": 0.98}
+    tracker = make_tracker({}, events=[event])
+    tracker.latest_message = {**event["parse_data"], "text": "la nevera no enfria"}
+    tracker.active_loop = {}
+
+    extracted = await ValidateSlotMappings().extract_fault_description(
+        CollectingDispatcher(), tracker, {}
+    )
+
+    assert extracted == {"fault_description": "la nevera no enfria"}
+
+
+async def test_an_answer_inside_the_form_never_replaces_the_fault() -> None:
+    # "Fridge", typed as the kind of appliance, reads like a fault report.
+    event = user_event("Fridge")
+    event["parse_data"]["intent"] = {"name": "report_fault", "confidence": 0.9}
+    tracker = make_tracker({"fault_description": "my fridge is not cooling"})
+    tracker.latest_message = {**event["parse_data"], "text": "Fridge"}
+    tracker.active_loop = {"name": "warranty_claim_form"}
+
+    extracted = await ValidateSlotMappings().extract_fault_description(
+        CollectingDispatcher(), tracker, {}
+    )
+
+    assert extracted == {}

@@ -324,7 +324,8 @@ class TestContact:
                 "postal_code",
                 "99999",
                 "en",
-                "A postcode has 5 digits, for example 46001. Could you give it again?",
+                "That postcode isn't valid. It has 5 digits and starts with 01 to 52, "
+                "for example 46001. Could you give it again?",
             ),
             (
                 "customer_name",
@@ -767,3 +768,33 @@ class TestAnswersExtractedFromIntents:
 
         assert "contact_confirmed" not in slots
         assert said == []
+
+
+class TestShortcutsAndReadBack:
+    async def test_no_serial_at_hand_goes_straight_to_the_kind_of_appliance(
+        self, crm: CrmClient
+    ) -> None:
+        slots, said = await TestAnswersExtractedFromIntents().answer(
+            {"requested_slot": "serial_number", "language": "es"},
+            "open_without_serial",
+        )
+
+        assert slots["claim_option"] == "without_serial"
+        assert slots["requested_slot"] == "product_category"
+        assert said == []
+
+    async def test_a_phone_just_typed_is_read_back_whole(self, crm: CrmClient) -> None:
+        claim = Claim("en", {"contact_confirmed": None})
+        await claim.answer("phone_number", "611 22 33 44")
+
+        summary = await claim.run(ActionAskClaimConfirmed())
+
+        assert "+34611223344" in summary[0]
+
+    async def test_a_phone_on_file_is_read_back_masked(self, crm: CrmClient) -> None:
+        claim = await found("WM 4821 7730", "en", checks=False)
+        await claim.answer("contact_confirmed", True)
+
+        summary = await claim.run(ActionAskClaimConfirmed())
+
+        assert "+34 6•• ••• 222" in summary[0] and "612345222" not in summary[0]

@@ -121,6 +121,18 @@ def test_a_repeated_message_id_returns_the_same_replies_and_changes_nothing(
     assert len(logged(clean_db, conversation_id)) == 3
 
 
+def test_a_message_id_reused_for_another_text_is_refused(
+    web: TestClient, rasa: FakeRasa, conversation_id: str, clean_db: Engine
+):
+    send(web, conversation_id, "hola", message_id="m-1")
+    reused = send(web, conversation_id, "adios", message_id="m-1")
+
+    assert reused.status_code == 409
+    assert "already used for a different message" in reused.json()["detail"]
+    assert [turn["message"] for turn in rasa.turns] == ["hola"]
+    assert len(logged(clean_db, conversation_id)) == 3
+
+
 def test_the_same_message_id_in_another_conversation_is_another_message(
     web: TestClient, rasa: FakeRasa, conversation_id: str
 ):
