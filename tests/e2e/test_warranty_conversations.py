@@ -220,3 +220,33 @@ def test_the_conversation_follows_the_language_of_the_person(chat: WebChat):
     assert "número de serie" in chat.say(
         "perdone, mejor en español: el lavavajillas no va"
     )
+
+
+@pytest.mark.parametrize(
+    ("fault", "no_serial", "kind", "name"),
+    [
+        ("mi nevera no enfria nada", "no lo tengo", "Frigorífico", "Sara Torres"),
+        ("my fridge is not cooling", "i dont have the serial", "Fridge", "Sam Tate"),
+    ],
+)
+def test_no_serial_at_hand_goes_to_a_claim_that_keeps_the_fault(
+    chat: WebChat, stack_db: Engine, fault: str, no_serial: str, kind: str, name: str
+):
+    chat.say(fault)
+    chat.say(no_serial)
+    assert kind in chat.buttons(), chat.printable()
+
+    chat.say(kind)
+    assert name.split()[0] not in chat.say(
+        "si" if kind.startswith("F") and "í" in kind else "yes"
+    )
+    chat.say(name)
+    summary_phone = chat.say("611 22 33 44")
+    summary = chat.say("46010")
+    assert "611223344" in summary.replace(" ", "") and fault in summary, summary_phone
+
+    chat.press(0)
+    row = ticket_row(stack_db, chat.ticket_number())
+    assert row["fault_description"] == fault
+    assert row["customer"] == name
+    assert row["product_category_code"] == "fridge"
