@@ -9,6 +9,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.claim import (
     CONTACT_SLOTS,
+    FORM_NAME,
     UNCLEAR,
     answer_for,
     required_claim_slots,
@@ -395,7 +396,7 @@ class ActionAskSerialNumber(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         again = (tracker.get_slot("serial_attempts") or 0) > 0 or (
-            tracker.get_slot("requested_slot") == "serial_number"
+            _answers_since_the_claim_started(tracker) > 0
         )
         say(
             dispatcher,
@@ -517,6 +518,17 @@ class ActionAskClaimConfirmed(Action):
             postal_code=tracker.get_slot("postal_code"),
         )
         return []
+
+
+def _answers_since_the_claim_started(tracker: Tracker) -> int:
+    """Messages the person sent after the one that started the claim."""
+    answers = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
+            return answers
+        if event.get("event") == "user":
+            answers += 1
+    return answers
 
 
 def _phone_to_read_back(tracker: Tracker) -> str:
