@@ -23,6 +23,7 @@ from actions.warranty_form import (
 )
 from tests.actions.factories import (
     Claim,
+    form_activated,
     load_domain,
     make_tracker,
     next_slot,
@@ -798,3 +799,25 @@ class TestShortcutsAndReadBack:
         summary = await claim.run(ActionAskClaimConfirmed())
 
         assert "+34 6•• ••• 222" in summary[0] and "612345222" not in summary[0]
+
+
+class TestSerialQuestionWording:
+    async def ask(self, events: list[dict[str, Any]]) -> str:
+        dispatcher = CollectingDispatcher()
+        tracker = make_tracker({"language": "en"}, events=events)
+        await ActionAskSerialNumber().run(dispatcher, tracker, {})
+        return dispatcher.messages[0]["text"]
+
+    async def test_the_first_question_says_sorry_and_where_to_look(self) -> None:
+        text = await self.ask([user_event("fridge broken"), form_activated()])
+
+        assert text.startswith("Sorry about that.")
+
+    async def test_after_an_answer_it_asks_again_without_apologising_twice(
+        self,
+    ) -> None:
+        events = [user_event("fridge broken"), form_activated(), user_event("hmm")]
+
+        text = await self.ask(events)
+
+        assert text.startswith("Could you check it and type it again?")
