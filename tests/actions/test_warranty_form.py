@@ -820,4 +820,4 @@ class TestSerialQuestionWording:
 
         text = await self.ask(events)
 
-        assert text.startswith("Could you check it and type it again?")
+        assert text.startswith("What is the serial number? It usually starts")
