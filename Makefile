@@ -20,7 +20,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export ACTION_ENDPOINT_URL ?= http://127.0.0.1:5055/webhook
 export RASA_TRACKER_DB ?= $(CURDIR)/var/rasa_tracker.db
 
-.PHONY: help run test setup train validate db lint format nlu-eval clean
+.PHONY: help run test setup train validate db lint format clean
 
 help:
 	@echo "make run    start the assistant with demo data (web chat on :8000)"
