@@ -3,13 +3,12 @@
 import logging
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.claim import (
     CONTACT_SLOTS,
-    FORM_NAME,
     UNCLEAR,
     answer_for,
     required_claim_slots,
@@ -21,8 +20,6 @@ from actions.formatting import (
     extract_serial,
     fold,
     format_date,
-    mask_name,
-    mask_phone,
     normalize_phone,
     normalize_postal_code,
 )
@@ -157,7 +154,7 @@ class ValidateWarrantyClaimForm(FormValidationAction):
             "check_phase": "done",
         }
         if status != "expired":
-            checks = await self._checks(category["code"], language)
+            checks = await guided_checks(category["code"], language)
             if checks:
                 slots["check_phase"] = "question"
         customer = unit.get("customer")
@@ -223,7 +220,7 @@ class ValidateWarrantyClaimForm(FormValidationAction):
             return await self._resolve_at_first_contact(dispatcher, tracker)
 
         category = tracker.get_slot("product_category")
-        checks = await self._checks(category, language_of(tracker))
+        checks = await guided_checks(category, language_of(tracker))
         if step + 1 < len(checks):
             return {
                 "check_answer": None,
@@ -336,15 +333,6 @@ class ValidateWarrantyClaimForm(FormValidationAction):
             "postal_code": ticket.get("postal_code"),
         }
 
-    async def _checks(self, category: str | None, language: str) -> list[dict]:
-        if not category:
-            return []
-        try:
-            return await crm.list_checks(category, language)
-        except (CrmUnavailableError, CrmError):
-            logger.warning("no guided checks for %s: CRM refused or down", category)
-            return []
-
 
 # How each contact field is read from what the person typed.
 _CONTACT_NORMALIZERS = {
@@ -386,189 +374,12 @@ def _unclear(
     return {slot: None}
 
 
-class ActionAskSerialNumber(Action):
-    """Asks for the serial, with a hint after a number that was not found."""
-
-    def name(self) -> str:
-        return "action_ask_serial_number"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        again = (tracker.get_slot("serial_attempts") or 0) > 0 or (
-            _answers_since_the_claim_started(tracker) > 0
-        )
-        say(
-            dispatcher,
-            tracker,
-            "ask_serial_number_again" if again else "ask_serial_number",
-        )
+async def guided_checks(category: str | None, language: str) -> list[dict]:
+    """The guided checks of a category; none when the CRM cannot say."""
+    if not category:
         return []
-
-
-class ActionAskClaimOption(Action):
-    """Offers the ways forward when the warranty cannot cover the repair."""
-
-    def name(self) -> str:
-        return "action_ask_claim_option"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        expired = tracker.get_slot("warranty_status") == "expired"
-        say(
-            dispatcher,
-            tracker,
-            "ask_claim_option_expired" if expired else "ask_claim_option_no_serial",
-        )
-        return []
-
-
-class ActionAskProductCategory(Action):
-    """Asks which kind of appliance it is, with the catalogue as buttons."""
-
-    def name(self) -> str:
-        return "action_ask_product_category"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        try:
-            categories = await crm.list_categories(language_of(tracker))
-        except (CrmUnavailableError, CrmError):
-            categories = []
-        buttons = [{"title": c["name"], "payload": c["name"]} for c in categories]
-        say(dispatcher, tracker, "ask_product_category", buttons=buttons)
-        return []
-
-
-class ActionAskCheckAnswer(Action):
-    """Asks the current guided check, or gives its advice and asks if it helped."""
-
-    def name(self) -> str:
-        return "action_ask_check_answer"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        step = int(tracker.get_slot("check_step") or 0)
-        checks = await ValidateWarrantyClaimForm()._checks(
-            tracker.get_slot("product_category"), language_of(tracker)
-        )
-        if step >= len(checks):
-            # The checks cannot be read now: let any answer move the claim on
-            # to a technician (validate_check_answer finds no further check).
-            say(dispatcher, tracker, "checks_unavailable")
-            return []
-        check = checks[step]
-        if tracker.get_slot("check_phase") == "advice":
-            say(dispatcher, tracker, "check_advice", advice=check["advice"])
-        elif step == 0:
-            say(dispatcher, tracker, "check_first_question", question=check["question"])
-        else:
-            say(dispatcher, tracker, "check_question", question=check["question"])
-        return []
-
-
-class ActionAskContactConfirmed(Action):
-    """Reads back the contact data on file, with the phone masked."""
-
-    def name(self) -> str:
-        return "action_ask_contact_confirmed"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        say(
-            dispatcher,
-            tracker,
-            "ask_contact_confirmed",
-            name=mask_name(tracker.get_slot("customer_name") or ""),
-            phone=mask_phone(tracker.get_slot("phone_number") or ""),
-            postal_code=tracker.get_slot("postal_code"),
-        )
-        return []
-
-
-class ActionAskClaimConfirmed(Action):
-    """Shows the summary of the claim before the ticket is opened."""
-
-    def name(self) -> str:
-        return "action_ask_claim_confirmed"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        language = language_of(tracker)
-        product = product_label(tracker.get_slot("unit"), language)
-        if not product:
-            product = await _category_name(
-                tracker.get_slot("product_category"), language
-            )
-        no_serial = "sin número de serie" if language == "es" else "no serial number"
-        say(
-            dispatcher,
-            tracker,
-            "ask_claim_confirmed",
-            product=product,
-            serial=tracker.get_slot("serial_number") or no_serial,
-            fault=(tracker.get_slot("fault_description") or "—")[:200],
-            name=mask_name(tracker.get_slot("customer_name") or ""),
-            phone=_phone_to_read_back(tracker),
-            postal_code=tracker.get_slot("postal_code"),
-        )
-        return []
-
-
-def _answers_since_the_claim_started(tracker: Tracker) -> int:
-    """Messages the person sent after the one that started the claim."""
-    answers = 0
-    for event in reversed(tracker.events):
-        if event.get("event") == "active_loop" and event.get("name") == FORM_NAME:
-            return answers
-        if event.get("event") == "user":
-            answers += 1
-    return answers
-
-
-def _phone_to_read_back(tracker: Tracker) -> str:
-    """A phone on file is masked; one the person just typed is shown whole,
-    so that a typo can be caught."""
-    phone = tracker.get_slot("phone_number") or ""
-    return mask_phone(phone) if tracker.get_slot("contact_confirmed") else phone
-
-
-async def _category_name(code: str | None, language: str) -> str:
     try:
-        categories = await crm.list_categories(language)
+        return await crm.list_checks(category, language)
     except (CrmUnavailableError, CrmError):
-        categories = []
-    names = {category["code"]: category["name"] for category in categories}
-    return names.get(code or "", code or "").lower()
-
-
-class _AskContactField(Action):
-    """Asks for one contact field with its plain response."""
-
-    slot = ""
-
-    def name(self) -> str:
-        return f"action_ask_{self.slot}"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        say(dispatcher, tracker, f"ask_{self.slot}")
+        logger.warning("no guided checks for %s: CRM refused or down", category)
         return []
-
-
-class ActionAskCustomerName(_AskContactField):
-    slot = "customer_name"
-
-
-class ActionAskPhoneNumber(_AskContactField):
-    slot = "phone_number"
-
-
-class ActionAskPostalCode(_AskContactField):
-    slot = "postal_code"

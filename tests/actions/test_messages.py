@@ -10,6 +10,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 import actions
 from actions.claim import CONTACT_SLOTS
+from actions.claim_questions import ActionAskCustomerName, _AskContactField
 from actions.messages import (
     CATALOGUE,
     LANGUAGES,
@@ -19,7 +20,6 @@ from actions.messages import (
     render,
     say,
 )
-from actions.warranty_form import ActionAskCustomerName, _AskContactField
 from tests.actions.factories import make_tracker
 
 ACTIONS_DIR = Path(actions.__file__).resolve().parent

@@ -9,9 +9,7 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.claim import CONTACT_SLOTS
-from actions.crm_client import CrmClient
-from actions.warranty_actions import ActionFinishWarrantyClaim
-from actions.warranty_form import (
+from actions.claim_questions import (
     ActionAskCheckAnswer,
     ActionAskClaimConfirmed,
     ActionAskClaimOption,
@@ -19,8 +17,10 @@ from actions.warranty_form import (
     ActionAskPostalCode,
     ActionAskProductCategory,
     ActionAskSerialNumber,
-    ValidateWarrantyClaimForm,
 )
+from actions.crm_client import CrmClient
+from actions.warranty_actions import ActionFinishWarrantyClaim
+from actions.warranty_form import ValidateWarrantyClaimForm
 from tests.actions.factories import (
     Claim,
     form_activated,
