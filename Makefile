@@ -13,7 +13,8 @@ MODEL := models/ipsm.tar.gz
 TRAINING_FILES := config.yml $(wildcard bot/domain/*.yml) $(shell find data -name '*.yml')
 RASA_FILES := --domain bot/domain --data data --config config.yml
 # This machine's pip lists local mirrors that may be absent; hide that noise.
-QUIET_PIP := grep -v "^WARNING: Location 'file:" || true
+# The braces keep pip's own exit status (pipefail) while grep filters.
+QUIET_PIP := { grep --line-buffered -v "^WARNING: Location 'file:" || true; }
 
 export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
