@@ -16,12 +16,17 @@ DEFAULT_LANGUAGE = "es"
 NAME_AND_NUMBER_SLOTS = ("customer_name", "phone_number", "postal_code")
 
 
-def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
-    """Returns the metadata the channel sent with the latest user message."""
+def latest_user_event(tracker: Tracker) -> dict[str, Any]:
+    """The latest message of the person as an event, or {} before any."""
     for event in reversed(tracker.events):
         if event.get("event") == "user":
-            return event.get("metadata") or {}
+            return event
     return {}
+
+
+def latest_user_metadata(tracker: Tracker) -> dict[str, Any]:
+    """Returns the metadata the channel sent with the latest user message."""
+    return latest_user_event(tracker).get("metadata") or {}
 
 
 class ValidateSlotMappings(ValidationAction):

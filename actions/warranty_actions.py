@@ -12,6 +12,7 @@ from actions.claim import CLAIM_SLOTS, ticket_payload
 from actions.crm_client import CrmError, CrmUnavailableError
 from actions.formatting import format_date
 from actions.messages import say
+from actions.slot_mappings import latest_user_event
 from actions.warranty_form import crm, language_of, product_label
 
 logger = logging.getLogger(__name__)
@@ -129,7 +130,5 @@ class ActionRequestHuman(Action):
 
 
 def _latest_user_time(tracker: Tracker) -> str:
-    for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            return f"{event.get('timestamp', 0):.6f}"
-    return "none"
+    event = latest_user_event(tracker)
+    return f"{event.get('timestamp') or 0:.6f}" if event else "none"
