@@ -1,22 +1,21 @@
 """Web chat: the page, and the endpoints behind it."""
 
+import asyncio
+import json
 import logging
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
+from channels.gateway import Gateway, InboundMessage, TurnTimeoutError
+from channels.log import MessageIdReusedError, UnknownConversationError
 from channels.rasa_client import RasaUnavailableError
-from channels.turns import (
-    MessageIdReusedError,
-    TurnInProgressError,
-    TurnService,
-    UnknownConversationError,
-)
 
 logger = logging.getLogger(__name__)
 
@@ -59,11 +58,17 @@ class WebMessageCreate(BaseModel):
         return text
 
 
-def get_turns(request: Request) -> TurnService:
-    return request.app.state.turns
+# How long the page's request waits for the assistant's answer.
+TURN_WAIT_SECONDS = 45.0
+# A comment line keeps proxies from closing an idle event stream.
+KEEPALIVE_SECONDS = 15.0
 
 
-TurnsDep = Annotated[TurnService, Depends(get_turns)]
+def get_gateway(request: Request) -> Gateway:
+    return request.app.state.gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
 @router.get("/", include_in_schema=False)
@@ -78,40 +83,49 @@ def read_web_chat_page() -> FileResponse:
     status_code=status.HTTP_201_CREATED,
     response_model=ConversationPublic,
 )
-async def create_web_conversation(turns: TurnsDep) -> ConversationPublic:
+async def create_web_conversation(gateway: GatewayDep) -> ConversationPublic:
     """Opens a web chat conversation and returns its id.
 
     The id is random and unguessable: it is what lets the page post into the
     conversation.
     """
     conversation_id = f"web-{secrets.token_urlsafe(18)}"
-    await run_in_threadpool(turns.log.open_conversation, conversation_id, "web")
+    await run_in_threadpool(gateway.log.open_conversation, conversation_id, "web")
     logger.info("web conversation %s opened", conversation_id)
     return ConversationPublic(conversation_id=conversation_id)
 
 
 @router.post("/channels/web/messages", response_model=WebRepliesPublic)
 async def create_web_message(
-    message: WebMessageCreate, turns: TurnsDep
+    message: WebMessageCreate, gateway: GatewayDep
 ) -> WebRepliesPublic:
     """Sends the person's message to the assistant and returns its replies.
 
     Sending the same `message_id` again returns the same replies and changes
-    nothing, so the page can retry safely after a network error.
+    nothing, so the page can retry safely after a network error. Messages of
+    one conversation are answered one at a time, in the order they arrive.
     """
-    metadata = {"language": message.language} if message.language else {}
+    inbound = InboundMessage(
+        channel="web",
+        conversation_id=message.conversation_id,
+        address="",
+        sender=message.conversation_id,
+        platform_message_id=message.message_id,
+        text=message.text,
+        language_hint=message.language,
+    )
     try:
-        replies = await turns.handle(
-            "web", message.conversation_id, message.message_id, message.text, metadata
-        )
+        _, replies = await gateway.converse(inbound, TURN_WAIT_SECONDS)
     except UnknownConversationError as error:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
             f"{error}; open one with POST /channels/web/conversations",
         ) from error
-    except TurnInProgressError as error:
+    except TurnTimeoutError as error:
         raise HTTPException(
-            status.HTTP_409_CONFLICT, f"{error}; retry in a few seconds"
+            status.HTTP_409_CONFLICT,
+            f"message {error} is still being answered; send it again with the "
+            "same message_id in a few seconds",
         ) from error
     except MessageIdReusedError as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
@@ -122,5 +136,57 @@ async def create_web_message(
             "send it again with the same message_id to get the answer",
         ) from error
     return WebRepliesPublic(
-        replies=[ReplyPublic(**reply.as_dict()) for reply in replies]
+        replies=[
+            ReplyPublic(text=reply.text, buttons=reply.buttons) for reply in replies
+        ]
     )
+
+
+@router.get("/channels/web/conversations/{conversation_id}/events")
+async def stream_web_events(
+    conversation_id: str,
+    request: Request,
+    gateway: GatewayDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+    after: int = 0,
+) -> StreamingResponse:
+    """Messages sent into the conversation later (by an agent), as server-sent
+    events. Each event's id is the message id: a reconnecting browser sends
+    `Last-Event-ID` and gets what it missed, then the live stream."""
+    if not await run_in_threadpool(gateway.log.exists, conversation_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
+    if last_event_id and last_event_id.isdigit():
+        after = max(after, int(last_event_id))
+
+    async def events() -> AsyncIterator[str]:
+        last = after
+        topic = f"conversation:{conversation_id}"
+        async with gateway.coordinator.subscribe(topic) as live:
+            # Subscribed first, then the backlog: nothing falls in between.
+            for missed in await run_in_threadpool(
+                gateway.log.pushed_since, conversation_id, last
+            ):
+                last = missed.id
+                yield _event(missed.id, missed.text, missed.buttons)
+            stream = live.__aiter__()
+            while not await request.is_disconnected():
+                try:
+                    data = await asyncio.wait_for(stream.__anext__(), KEEPALIVE_SECONDS)
+                except TimeoutError:
+                    yield ": keep-alive\n\n"
+                    continue
+                pushed = json.loads(data)
+                if pushed["id"] > last:
+                    last = pushed["id"]
+                    yield _event(pushed["id"], pushed["text"], pushed["buttons"])
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _event(message_id: int, text: str, buttons: list[dict[str, str]]) -> str:
+    data = json.dumps({"text": text, "buttons": buttons}, ensure_ascii=False)
+    return f"id: {message_id}\nevent: message\ndata: {data}\n\n"

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from channels import web
+from channels import telegram, twilio_sms, twilio_voice, web
+from channels.coordination import make_coordinator
+from channels.gateway import Gateway
+from channels.log import ConversationLog
 from channels.rasa_client import RasaClient
-from channels.turns import ConversationLog, TurnService
 from crm_bridge import health
 from crm_bridge.api.main import API_V1_PREFIX, api_router
 from crm_bridge.core.config import Settings
@@ -29,9 +31,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings)
 
+    gateway = Gateway(
+        ConversationLog(make_session_factory(engine)),
+        RasaClient(settings.RASA_URL),
+        make_coordinator(settings.REDIS_URL),
+    )
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.telegram_enabled:
+            await telegram.start(app)
+        gateway.start()
         yield
+        await gateway.stop()
+        if settings.telegram_enabled:
+            await telegram.stop(app)
         engine.dispose()
 
     app = FastAPI(
@@ -42,13 +56,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
-    app.state.turns = TurnService(
-        ConversationLog(app.state.session_factory), RasaClient(settings.RASA_URL)
-    )
+    app.state.gateway = gateway
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router, prefix=API_V1_PREFIX)
     app.include_router(health.router)
     app.include_router(web.router)
+    if settings.twilio_enabled:
+        twilio_sms.install(app)
+        twilio_voice.install(app)
+    if settings.telegram_enabled:
+        telegram.install(app)
     return app
 
 

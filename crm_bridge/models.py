@@ -17,6 +17,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -340,6 +341,40 @@ class TicketEvent(Base):
     ticket: Mapped[Ticket] = relationship(back_populates="events")
 
 
+class ChannelContact(Base):
+    """Who writes or calls on a channel: a phone number or a Telegram user.
+
+    Linked to the CRM customer with the same phone number when there is one;
+    otherwise the contact stands alone until a case creates the customer.
+    ``opted_out`` (SMS STOP) and ``unreachable`` (a Telegram user who blocked
+    the bot) stop every outbound message to it.
+    """
+
+    __tablename__ = "channel_contacts"
+    __table_args__ = (UniqueConstraint("channel", "address"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    # E.164 phone number for SMS and voice, the user id for Telegram.
+    address: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(2))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id"), index=True
+    )
+    opted_out: Mapped[bool] = mapped_column(default=False)
+    unreachable: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    customer: Mapped[Customer | None] = relationship()
+
+
 class Conversation(Base):
     """A conversation with the assistant on one channel (the channels' log)."""
 
@@ -347,9 +382,18 @@ class Conversation(Base):
 
     id: Mapped[str] = mapped_column(String(200), primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))
+    # Where replies go: the phone number, the Telegram chat id; None for web.
+    address: Mapped[str | None] = mapped_column(String(100))
+    contact_id: Mapped[int | None] = mapped_column(
+        ForeignKey("channel_contacts.id"), index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(2))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+
+    contact: Mapped[ChannelContact | None] = relationship()
 
 
 class ConversationMessage(Base):
@@ -378,10 +422,47 @@ class ConversationMessage(Base):
     text: Mapped[str] = mapped_column(Text)
     buttons: Mapped[list[dict[str, Any]] | None] = mapped_column(_json)
     status: Mapped[str] = mapped_column(String(20))
+    # What the message is beyond text: "text", "photo", "contact", "command",
+    # "unsupported" (a sticker, a voice note…), "edited", "callback".
+    kind: Mapped[str] = mapped_column(String(20), default="text", server_default="text")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Attachment(Base):
+    """A file a person sent (an MMS image, a Telegram photo).
+
+    Kept in the database so every process sees it; linked to the message that
+    carried it and, once there is one, to the case of that conversation.
+    """
+
+    __tablename__ = "attachments"
+    __mapper_args__ = {"eager_defaults": True}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversation_messages.id", ondelete="SET NULL"), index=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), index=True
+    )
+    content_type: Mapped[str] = mapped_column(String(100))
+    filename: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    # The platform's reference: the media URL, the Telegram file id. The row
+    # is written when the message arrives, the content once it is fetched.
+    source: Mapped[str] = mapped_column(String(500))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
     )

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, Depends
 
+from channels import push
 from crm_bridge.api.deps import require_service_token
 from crm_bridge.api.routes import categories, tickets, units
 
@@ -11,3 +12,4 @@ api_router = APIRouter(dependencies=[Depends(require_service_token)])
 api_router.include_router(units.router)
 api_router.include_router(categories.router)
 api_router.include_router(tickets.router)
+api_router.include_router(push.router)

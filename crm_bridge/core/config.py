@@ -27,6 +27,21 @@ class Settings(BaseSettings):
     RASA_URL: str = "http://127.0.0.1:5005"
     ACTION_SERVER_URL: str = "http://127.0.0.1:5055"
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
+    # Empty: locks, deduplication, rate limits and live updates stay in this
+    # process (one process only). Set it when several processes serve.
+    REDIS_URL: str = ""
+
+    # A channel is on when its credentials are set.
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_PHONE_NUMBER: str = ""
+    TWILIO_API_BASE_URL: str = "https://api.twilio.com"
+    TELEGRAM_BOT_TOKEN: str = ""
+    TELEGRAM_WEBHOOK_SECRET: str = ""
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org"
+    # How long a voice webhook waits for the assistant before it plays a
+    # hold message and asks Twilio to come back (Twilio gives up at 15 s).
+    VOICE_TURN_WAIT_SECONDS: float = 6.0
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":
@@ -41,7 +56,24 @@ class Settings(BaseSettings):
                 f"{PLACEHOLDER_SERVICE_TOKEN!r}; set a secret token when "
                 f"ENVIRONMENT={self.ENVIRONMENT!r}"
             )
+        if self.TELEGRAM_BOT_TOKEN and not self.TELEGRAM_WEBHOOK_SECRET:
+            raise ValueError(
+                "TELEGRAM_WEBHOOK_SECRET must be set with TELEGRAM_BOT_TOKEN: "
+                "without it anyone could post updates to the webhook"
+            )
         return self
+
+    @property
+    def twilio_enabled(self) -> bool:
+        return bool(
+            self.TWILIO_ACCOUNT_SID
+            and self.TWILIO_AUTH_TOKEN
+            and self.TWILIO_PHONE_NUMBER
+        )
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.TELEGRAM_BOT_TOKEN and self.TELEGRAM_WEBHOOK_SECRET)
 
     @property
     def sqlite_path(self) -> Path | None:
