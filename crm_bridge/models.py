@@ -319,6 +319,9 @@ class Ticket(Base):
         passive_deletes=True,
         order_by="TicketEvent.id",
     )
+    attachments: Mapped[list["Attachment"]] = relationship(
+        viewonly=True, order_by="Attachment.id"
+    )
 
 
 class TicketEvent(Base):

@@ -157,6 +157,17 @@ class TicketEventPublic(BaseModel):
     created_at: UtcDatetime
 
 
+class AttachmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str | None
+    created_at: UtcDatetime
+
+
 class TicketPublic(BaseModel):
     number: str
     kind: TicketKind
@@ -176,6 +187,7 @@ class TicketPublic(BaseModel):
     verification_due: dt.date | None
     created_at: UtcDatetime
     events: list[TicketEventPublic]
+    attachments: list[AttachmentPublic] = []
 
     @classmethod
     def from_ticket(cls, ticket: Ticket) -> "TicketPublic":
@@ -206,4 +218,9 @@ class TicketPublic(BaseModel):
             verification_due=ticket.verification_due,
             created_at=ticket.created_at,
             events=[TicketEventPublic.model_validate(e) for e in ticket.events],
+            attachments=[
+                AttachmentPublic.model_validate(attachment)
+                for attachment in ticket.attachments
+                if attachment.sha256 is not None
+            ],
         )

@@ -8,11 +8,12 @@ import datetime as dt
 import logging
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from crm_bridge.models import (
+    Attachment,
     Customer,
     ProductCategory,
     Ticket,
@@ -46,6 +47,7 @@ _TICKET_LOAD = (
     selectinload(Ticket.customer),
     selectinload(Ticket.service_centre),
     selectinload(Ticket.events),
+    selectinload(Ticket.attachments),
 )
 
 
@@ -172,6 +174,18 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
 
     session.add(ticket)
     session.flush()
+    # Photos the person sent before the case existed belong to it.
+    attached = session.execute(
+        update(Attachment)
+        .where(
+            Attachment.conversation_id == ticket.conversation_id,
+            Attachment.ticket_id.is_(None),
+        )
+        .values(ticket_id=ticket.id)
+    ).rowcount
+    if attached:
+        _add_event(ticket, "attachments_linked", count=attached)
+        session.flush()
     return ticket
 
 

@@ -70,3 +70,34 @@ def read_ticket(number: str, session: SessionDep) -> TicketPublic:
     except TicketNotFoundError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     return TicketPublic.from_ticket(ticket)
+
+
+@router.get(
+    "/{number}/attachments/{attachment_id}",
+    response_class=Response,
+    responses={
+        status.HTTP_200_OK: {"content": {"application/octet-stream": {}}},
+        status.HTTP_404_NOT_FOUND: {"description": "No such ticket or file"},
+    },
+)
+def read_ticket_attachment(
+    number: str, attachment_id: int, session: SessionDep
+) -> Response:
+    """The content of a file attached to the ticket (a photo the person sent)."""
+    try:
+        ticket = tickets.get_ticket(session, number)
+    except TicketNotFoundError as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    attachment = next(
+        (item for item in ticket.attachments if item.id == attachment_id), None
+    )
+    if attachment is None or attachment.content is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such attachment")
+    return Response(
+        attachment.content,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment.filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )

@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm_bridge.models import (
+    Attachment,
+    Conversation,
     Customer,
     Ticket,
     TicketKind,
@@ -16,7 +18,7 @@ from crm_bridge.models import (
     WarrantyStatus,
 )
 from crm_bridge.schemas import TicketCreate
-from crm_bridge.services import tickets
+from crm_bridge.services import tickets, units
 from crm_bridge.services.errors import (
     CategoryNotFoundError,
     TicketRejectedError,
@@ -213,3 +215,46 @@ def test_simultaneous_tickets_get_distinct_consecutive_numbers(
         numbers = list(pool.map(submit, range(8), timeout=30))
 
     assert sorted(numbers) == [f"WAR-2026-{n:06d}" for n in range(1, 9)]
+
+
+def test_photos_sent_before_the_case_are_attached_to_it(
+    db: Session, washing_machine: Any
+) -> None:
+    conversation = Conversation(id="telegram-4242", channel="telegram")
+    db.add(conversation)
+    db.flush()
+    db.add(
+        Attachment(
+            conversation_id="telegram-4242",
+            content_type="image/jpeg",
+            filename="drum.jpg",
+            size=3,
+            sha256="abc",
+            source="file-1",
+            content=b"jpg",
+        )
+    )
+    db.commit()
+
+    ticket, _ = _create(db, conversation_id="telegram-4242")
+
+    assert [item.filename for item in ticket.attachments] == ["drum.jpg"]
+    assert ticket.events[-1].kind == "attachments_linked"
+
+
+def test_the_keypad_digits_of_a_serial_find_its_unit(
+    db: Session, washing_machine: Any
+) -> None:
+    assert units.find_unit(db, "48217730") is washing_machine
+    # Too few digits to be sure, or digits of no unit.
+    assert units.find_unit(db, "7730") is None
+    assert units.find_unit(db, "99999999") is None
+
+
+def test_keypad_digits_shared_by_two_serials_find_nothing(
+    db: Session, washing_machine: Any
+) -> None:
+    make_unit(db, washing_machine.product, serial_number="XY 4821 7730")
+
+    assert units.find_unit(db, "48217730") is None
+    assert units.find_unit(db, "xy48217730").serial_number == "XY 4821 7730"
