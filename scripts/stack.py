@@ -193,6 +193,27 @@ class Stack:
         raise TimeoutError(f"{process.name} did not become healthy in time")
 
 
+TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER")
+TELEGRAM_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
+
+
+def channel_lines(env: dict[str, str]) -> str:
+    """Which platform channels are on, and the webhook URLs to give them."""
+    public = env.get("PUBLIC_BASE_URL", "").rstrip("/")
+    lines = []
+    if all(env.get(name) for name in TWILIO_VARIABLES):
+        lines.append(f"  Twilio SMS:  {public}/channels/twilio/sms")
+        lines.append(f"  Twilio call: {public}/channels/twilio/voice")
+        lines.append(f"  Call status: {public}/channels/twilio/voice/status")
+    else:
+        lines.append(f"  Twilio:      off (set {', '.join(TWILIO_VARIABLES)})")
+    if all(env.get(name) for name in TELEGRAM_VARIABLES):
+        lines.append(f"  Telegram:    {public}/channels/telegram/webhook")
+    else:
+        lines.append(f"  Telegram:    off (set {', '.join(TELEGRAM_VARIABLES)})")
+    return "".join(f"{line}\n" for line in lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "ipsm.tar.gz")
@@ -223,6 +244,7 @@ def main() -> int:
         f"\n  Web chat:    {config.services_url}/chat\n"
         f"  CRM API:     {config.services_url}/docs\n"
         f"  Health:      {config.services_url}/health\n"
+        f"{channel_lines(stack.environment())}"
         f"  Logs:        {config.log_dir}/\n\n"
         "Press Ctrl-C to stop everything.",
         flush=True,

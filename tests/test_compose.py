@@ -108,6 +108,17 @@ def test_services_app_is_the_same_app_with_its_settings(compose, local_processes
     assert port_of(environment["RASA_URL"]) == "5005"
     assert port_of(environment["ACTION_SERVER_URL"]) == "5055"
     assert any(mapping.endswith(":8000") for mapping in service["ports"])
+    # Several replicas agree through Redis; every channel can be switched on.
+    assert environment["REDIS_URL"].startswith("redis://redis:6379/")
+    assert "redis" in service["depends_on"]
+    for name in (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_PHONE_NUMBER",
+        "TELEGRAM_BOT_TOKEN",
+        "TELEGRAM_WEBHOOK_SECRET",
+    ):
+        assert name in environment, name
 
 
 def test_dockerfiles_copy_what_exists():

@@ -3,6 +3,7 @@ PostgreSQL database with the demo data, the action server and Rasa with the
 trained model, each on a free loopback port."""
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -14,7 +15,16 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from scripts.stack import ROOT, Stack, StackConfig
+from tests.e2e.channels import SmsPhone, TelegramUser
 from tests.e2e.chat import WebChat
+from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.twilio_api import FakeTwilio
+from tests.fakes.twilio_webhooks import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
+
+ASSISTANT_NUMBER = "+34900123456"
+TELEGRAM_SECRET = "e2e-webhook-secret"
+# Redis database 14 is this suite's; keys carry random ids and expire.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -55,8 +65,23 @@ def stack_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def twilio_api() -> Iterator[FakeTwilio]:
+    with FakeTwilio().running() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
+def telegram_api() -> Iterator[FakeTelegram]:
+    with FakeTelegram().running() as fake:
+        yield fake
+
+
+@pytest.fixture(scope="session")
 def stack(
-    stack_database_url: str, tmp_path_factory: pytest.TempPathFactory
+    stack_database_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    twilio_api: FakeTwilio,
+    telegram_api: FakeTelegram,
 ) -> Iterator[Stack]:
     model = ROOT / "models" / "ipsm.tar.gz"
     if not model.exists():
@@ -70,7 +95,20 @@ def stack(
         tracker_db=str(workdir / "tracker.db"),
         model=model,
         log_dir=workdir / "log",
+        extra_env={
+            # Every channel on, pointed at the loopback fakes of the platforms,
+            # and Redis for the services' coordination, as in production.
+            "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": TEST_AUTH_TOKEN,
+            "TWILIO_PHONE_NUMBER": ASSISTANT_NUMBER,
+            "TWILIO_API_BASE_URL": twilio_api.base_url,
+            "TELEGRAM_BOT_TOKEN": telegram_api.token,
+            "TELEGRAM_WEBHOOK_SECRET": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": telegram_api.base_url,
+            "REDIS_URL": REDIS_URL,
+        },
     )
+    config.extra_env["PUBLIC_BASE_URL"] = config.services_url
     running = Stack(config)
     running.start()
     try:
@@ -96,3 +134,19 @@ def chat(services_url: str) -> Iterator[WebChat]:
     """A new web chat conversation through the public endpoint."""
     with WebChat(services_url) as conversation:
         yield conversation
+
+
+@pytest.fixture
+def sms(services_url: str, twilio_api: FakeTwilio, stack_db: Engine) -> SmsPhone:
+    """A new mobile number texting the assistant."""
+    number = f"+3461{secrets.randbelow(10**7):07d}"
+    return SmsPhone(services_url, twilio_api, stack_db, number, ASSISTANT_NUMBER)
+
+
+@pytest.fixture
+def telegram_user(
+    services_url: str, telegram_api: FakeTelegram, stack_db: Engine
+) -> TelegramUser:
+    """A new person in a private chat with the bot."""
+    chat_id = 700_000_000 + secrets.randbelow(10**8)
+    return TelegramUser(services_url, telegram_api, stack_db, chat_id, TELEGRAM_SECRET)
