@@ -24,7 +24,8 @@ def read_liveness() -> dict[str, str]:
 
 @router.get("/health")
 async def read_health(request: Request, response: Response) -> dict[str, Any]:
-    """Reports each dependency: the database, Rasa and the action server.
+    """Reports each dependency: the database, Rasa, the action server and,
+    when the services share one, Redis.
 
     Answers 503 when any of them is down, so a load balancer can take this
     instance out of rotation.
@@ -36,6 +37,9 @@ async def read_health(request: Request, response: Response) -> dict[str, Any]:
         _check_http(f"{settings.ACTION_SERVER_URL.rstrip('/')}/health"),
     )
     report = dict(zip(("database", "rasa", "action_server"), checks, strict=True))
+    coordinator = request.app.state.gateway.coordinator
+    if hasattr(coordinator, "ping"):
+        report["redis"] = await _check_redis(coordinator)
     healthy = all(check["status"] == "ok" for check in report.values())
     if not healthy:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -65,6 +69,15 @@ async def _check_http(url: str) -> dict[str, Any]:
         return {"status": "down", "error": type(error).__name__, "url": url}
     if answer.status_code >= 400:
         return {"status": "down", "error": f"HTTP {answer.status_code}", "url": url}
+    return {"status": "ok", "latency_ms": _since(started)}
+
+
+async def _check_redis(coordinator: Any) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(coordinator.ping(), CHECK_TIMEOUT_SECONDS)
+    except Exception as error:  # noqa: BLE001 - any failure means "down"
+        return {"status": "down", "error": type(error).__name__}
     return {"status": "ok", "latency_ms": _since(started)}
 
 

@@ -36,6 +36,9 @@ class StackConfig:
     tracker_db: str = "var/rasa_tracker.db"
     model: Path = ROOT / "models" / "ipsm.tar.gz"
     log_dir: Path = ROOT / "var" / "log"
+    # bot/endpoints.production.yml keeps conversations in Redis (REDIS_HOST
+    # and REDIS_PORT in extra_env), as docker-compose.yml does.
+    endpoints: str = "bot/endpoints.yml"
     extra_env: dict[str, str] = field(default_factory=dict)
 
     def url(self, port: int) -> str:
@@ -120,7 +123,7 @@ class Stack:
                     "--model",
                     str(config.model),
                     "--endpoints",
-                    "bot/endpoints.yml",
+                    config.endpoints,
                     "--credentials",
                     "bot/credentials.yml",
                     "--interface",
@@ -155,6 +158,18 @@ class Stack:
                 os.killpg(process.popen.pid, signal.SIGKILL)
                 process.popen.wait()
         self._processes.clear()
+
+    def restart(self, name: str, timeout: float = 240.0) -> None:
+        """Stops one process and starts it again (a crash and a redeploy)."""
+        process = next(p for p in self._processes if p.name == name)
+        os.killpg(process.popen.pid, signal.SIGTERM)
+        process.popen.wait(timeout=30)
+        self._processes.remove(process)
+        command, health_url = next(
+            (command, url) for n, command, url in self.processes() if n == name
+        )
+        self._spawn(name, command, health_url)
+        self._wait_healthy(self._processes[-1], time.monotonic() + timeout)
 
     def check_alive(self) -> str | None:
         """Returns the name of a process that died, if any."""

@@ -95,7 +95,12 @@ def stack(
         tracker_db=str(workdir / "tracker.db"),
         model=model,
         log_dir=workdir / "log",
+        # Rasa keeps the conversations in Redis, as in production, so they
+        # survive a restart of Rasa (test_rasa_restart.py).
+        endpoints="bot/endpoints.production.yml",
         extra_env={
+            "REDIS_HOST": "127.0.0.1",
+            "REDIS_PORT": "6379",
             # Every channel on, pointed at the loopback fakes of the platforms,
             # and Redis for the services' coordination, as in production.
             "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
