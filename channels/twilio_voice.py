@@ -4,7 +4,8 @@ A call is one conversation (``voice-<CallSid>``). Every answer of the caller
 (speech or digits) comes to the gather webhook, becomes a turn, and the
 replies are read out in a `<Gather>` that listens for the next answer. Each
 gather carries a turn counter in its URL, so a request Twilio repeats maps to
-the same message and gets the same answer.
+the same message and gets the same answer, and the id of the message whose
+replies the caller heard, so a key maps to the options that were read out.
 
 Twilio hangs up on a webhook that takes 15 seconds; when a turn is slower
 than `VOICE_TURN_WAIT_SECONDS`, the caller hears a short hold message and
@@ -55,19 +56,24 @@ def _url(request: Request, path: str, **query: object) -> str:
 
 
 def _gather(
-    request: Request, call_sid: str, turn: int, language: str, say: str, misses: int
+    request: Request,
+    turn: int,
+    language: str,
+    say: str,
+    misses: int,
+    heard: int | None,
 ) -> VoiceResponse:
-    """Says ``say`` while listening for the caller's next answer."""
+    """Says ``say`` while listening for the caller's next answer.
+
+    ``heard`` is the message whose replies offered the options a key selects.
+    """
+    query: dict[str, object] = {"turn": turn, "misses": misses, "lang": language}
+    if heard:
+        query["heard"] = heard
     response = VoiceResponse()
     gather = Gather(
         input="speech dtmf",
-        action=_url(
-            request,
-            "/channels/twilio/voice/gather",
-            turn=turn,
-            misses=misses,
-            lang=language,
-        ),
+        action=_url(request, "/channels/twilio/voice/gather", **query),
         method="POST",
         language=SPEECH_LANGUAGES[language],
         speech_timeout="auto",
@@ -107,6 +113,7 @@ async def receive_gather(request: Request) -> Response:
     language = _language(request, params)
     turn = _int(request.query_params.get("turn")) + 1
     misses = _int(request.query_params.get("misses"))
+    heard = _int(request.query_params.get("heard")) or None
     digits = params.get("Digits", "").strip()
     speech = params.get("SpeechResult", "").strip()
     confidence = _float(params.get("Confidence"), 1.0 if speech else 0.0)
@@ -115,11 +122,8 @@ async def receive_gather(request: Request) -> Response:
     if digits == HUMAN_DIGIT:
         text = HUMAN_REQUEST
     elif digits:
-        gateway: Gateway = request.app.state.gateway
-        last = await run_in_threadpool(
-            gateway.log.last_buttons, f"voice-{params['CallSid']}"
-        )
-        text = dtmf_choice(digits, last) or digits
+        buttons = await _buttons_heard(request, f"voice-{params['CallSid']}", heard)
+        text = dtmf_choice(digits, buttons) or digits
     elif speech and confidence >= MIN_SPEECH_CONFIDENCE:
         text = speech
 
@@ -141,17 +145,15 @@ async def receive_gather(request: Request) -> Response:
         if misses >= MISSES_BEFORE_HUMAN:
             # Offer a person: the next gather takes "0" or the words for it.
             offer = notice("voice_offer_human", language)
-            return _twiml(
-                _gather(request, params["CallSid"], turn - 1, language, offer, misses)
-            )
+            return _twiml(_gather(request, turn - 1, language, offer, misses, heard))
         return _twiml(
             _gather(
                 request,
-                params["CallSid"],
                 turn - 1,
                 language,
                 notice("voice_didnt_hear", language),
                 misses,
+                heard,
             )
         )
     return await _turn(request, params, turn=turn, text=text, language=language)
@@ -173,7 +175,7 @@ async def wait_for_answer(request: Request) -> Response:
     )
     if status_now in (QUEUED, PROCESSING) and waits < MAX_WAITS:
         return _twiml(_hold(request, language, turn, message_id, waits + 1))
-    return await _answer(request, params["CallSid"], message_id, turn, language)
+    return await _answer(request, message_id, turn, language)
 
 
 @router.post("/channels/twilio/voice/status")
@@ -222,11 +224,11 @@ async def _turn(
     except RasaUnavailableError:
         logger.error("call %s: the assistant failed turn %s", call_sid, turn)
         return _twiml(_sorry(language))
-    return await _answer(request, call_sid, message.id, turn, language)
+    return await _answer(request, message.id, turn, language)
 
 
 async def _answer(
-    request: Request, call_sid: str, message_id: int, turn: int, language: str
+    request: Request, message_id: int, turn: int, language: str
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
     status_now = await run_in_threadpool(gateway.log.status_of, message_id)
@@ -239,8 +241,25 @@ async def _answer(
     if replies:
         language = guess_language(" ".join(reply.text for reply in replies))
     return _twiml(
-        _gather(request, call_sid, turn, language, voice_text(replies, language), 0)
+        _gather(request, turn, language, voice_text(replies, language), 0, message_id)
     )
+
+
+async def _buttons_heard(
+    request: Request, conversation_id: str, heard: int | None
+) -> list[dict[str, str]]:
+    """The options the caller heard last, which the keys 1-9 select.
+
+    Read from the replies the gather was built with, not from the latest
+    reply: when Twilio repeats a request, the latest reply is this turn's own.
+    """
+    gateway: Gateway = request.app.state.gateway
+    if heard is None:
+        return await run_in_threadpool(gateway.log.last_buttons, conversation_id)
+    replies = await run_in_threadpool(gateway.log.replies_to, heard)
+    if not replies or replies[-1].conversation_id != conversation_id:
+        return []
+    return replies[-1].buttons
 
 
 def _hold(
