@@ -6,6 +6,7 @@ client; Rasa is a recording fake; the conversation log is the real database
 (SQLite and PostgreSQL).
 """
 
+import base64
 import hashlib
 import threading
 import time
@@ -16,6 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from channels.notices import notice
 from channels.text_shaping import sms_encoding
@@ -32,6 +37,7 @@ from tests.channels.conftest import (
     wait_until,
 )
 from tests.crm_bridge.factories import make_category, make_ticket
+from tests.fakes.server import BackgroundServer
 from tests.fakes.twilio_api import FakeTwilio, count_segments
 from tests.fakes.twilio_webhooks import TEST_AUTH_TOKEN, sign, sms_params
 
@@ -417,6 +423,29 @@ def test_an_mms_photo_is_downloaded_and_kept_with_the_case(
         assert attachment.filename == "mms-ME0123.jpeg"
         assert attachment.ticket_id == ticket_id
         assert attachment.message_id == logged(clean_db, "in")[0].id
+
+
+def test_mms_media_is_fetched_with_the_account_s_credentials(
+    twilio_app: TestClient, fake_twilio: FakeTwilio, clean_db: Engine
+):
+    # Twilio serves media behind HTTP basic auth when the account asks it to.
+    seen: list[str] = []
+
+    async def media(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization", ""))
+        return Response(b"GIF89a", media_type="image/gif")
+
+    app = Starlette(routes=[Route("/media/ME42", media)])
+    with BackgroundServer(app) as server:
+        params = text_in("", media=[(f"{server.base_url}/media/ME42", "image/gif")])
+        send_sms(twilio_app, params)
+        fake_twilio.wait_for_messages(PERSON, 1)
+
+    credentials = f"{fake_twilio.account_sid}:{fake_twilio.auth_token}"
+    assert seen == ["Basic " + base64.b64encode(credentials.encode()).decode()]
+    with Session(clean_db) as session:
+        [attachment] = session.scalars(select(Attachment)).all()
+        assert (attachment.content, attachment.filename) == (b"GIF89a", "mms-ME42.gif")
 
 
 def test_an_mms_photo_that_cannot_be_fetched_asks_for_it_again(

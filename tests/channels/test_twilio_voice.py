@@ -180,6 +180,18 @@ def test_a_spanish_caller_is_greeted_and_listened_to_in_spanish(
     ]
 
 
+def test_an_incoming_call_webhook_twilio_repeats_is_greeted_once(
+    twilio_app: TestClient, twilio_rasa: ScriptedRasa
+):
+    call = Call(twilio_app)
+
+    first = call.ring()
+    again = call.ring()
+
+    assert said_to_rasa(twilio_rasa) == ["/greet"]
+    assert ET.tostring(again) == ET.tostring(first)
+
+
 def test_an_american_caller_is_greeted_and_listened_to_in_english(
     twilio_app: TestClient, twilio_rasa: ScriptedRasa
 ):
