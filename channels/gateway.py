@@ -42,6 +42,7 @@ from channels.log import (
 )
 from channels.notices import notice
 from channels.rasa_client import RasaClient, RasaUnavailableError, Reply
+from channels.text_shaping import guess_language
 
 logger = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class ChannelAdapter(Protocol):
     name: str
     # True when replies go back in the webhook's own HTTP response.
     inline: bool
+    # True when the replies of a turn are sent as one message (SMS).
+    joins_replies: bool
 
     async def send(self, address: str, replies: list[Reply]) -> list[str]:
         """Sends the replies of one turn; returns the platform's ids.
@@ -164,24 +167,35 @@ class Gateway:
                 was never opened (web chat opens its conversations first).
             MessageIdReusedError: the platform id came with another text.
         """
-        seen_key = f"seen:{inbound.channel}:{inbound.platform_message_id}"
+        seen_key = (
+            f"seen:{inbound.channel}:{inbound.conversation_id}:"
+            f"{inbound.platform_message_id}"
+        )
         known = await self.coordinator.recall(seen_key)
-        if known is not None:
-            message = await run_in_threadpool(self.log.inbound, int(known))
-            if message.conversation_id == inbound.conversation_id:
-                if message.text != inbound.text:
-                    raise MessageIdReusedError(inbound.platform_message_id)
-                if message.status == FAILED:
-                    # The sender retries a failed turn (web chat does).
-                    message, _ = await run_in_threadpool(
-                        self.log.store_inbound,
-                        inbound.conversation_id,
-                        inbound.platform_message_id,
-                        inbound.text,
-                        inbound.kind,
-                    )
-                    self._schedule(inbound.conversation_id)
-                return Receipt(message, new=False)
+        # The database has the last word: a key left over from another
+        # database (a reset, a test run) points at nothing or at another message.
+        message = (
+            await run_in_threadpool(self.log.inbound, int(known))
+            if known is not None and known.isdigit()
+            else None
+        )
+        if message is not None and (
+            message.conversation_id,
+            message.platform_message_id,
+        ) == (inbound.conversation_id, inbound.platform_message_id):
+            if message.text != inbound.text:
+                raise MessageIdReusedError(inbound.platform_message_id)
+            if message.status == FAILED:
+                # The sender retries a failed turn (web chat does).
+                message, _ = await run_in_threadpool(
+                    self.log.store_inbound,
+                    inbound.conversation_id,
+                    inbound.platform_message_id,
+                    inbound.text,
+                    inbound.kind,
+                )
+                self._schedule(inbound.conversation_id)
+            return Receipt(message, new=False)
 
         if create:
             await run_in_threadpool(
@@ -293,12 +307,16 @@ class Gateway:
 
     async def _deliver_pending(self, conversation_id: str) -> None:
         pending = await run_in_threadpool(self.log.pending_outbound, conversation_id)
-        # The replies of one turn go out together: one SMS instead of three
-        # that the network may deliver out of order.
+        # On SMS the replies of one turn go out together: one message instead
+        # of three that the network may deliver out of order. Elsewhere each
+        # reply is its own message, marked sent as soon as it is.
+        adapter = self._adapters.get(pending[0].channel) if pending else None
+        joins = bool(getattr(adapter, "joins_replies", False))
         batches: list[list[StoredOutbound]] = []
         for message in pending:
             if (
-                batches
+                joins
+                and batches
                 and message.reply_to_id is not None
                 and batches[-1][0].reply_to_id == message.reply_to_id
             ):
@@ -370,7 +388,10 @@ class Gateway:
             logger.warning("%s not sent yet: %s", [m.id for m in batch], error)
             await self._mark(batch, PENDING, error=str(error))
             return False
-        await self._mark(batch, SENT, ",".join(ids)[:200])
+        # The platform's ids go on the first message of the batch: the
+        # replies of a turn may have gone out as one SMS.
+        await self._mark(batch[:1], SENT, ",".join(ids)[:200])
+        await self._mark(batch[1:], SENT)
         return True
 
     # -- turns --------------------------------------------------------------------
@@ -455,7 +476,10 @@ class Gateway:
         return True
 
     async def _answer(self, message: StoredInbound) -> tuple[Sequence[Reply], str]:
-        language = message.language
+        # SMS says nothing of the person's language: their words do.
+        language = message.language or (
+            guess_language(message.text) if message.text.strip() else None
+        )
         if message.kind == "opt_in" and message.opted_out:
             await run_in_threadpool(
                 partial(
@@ -487,11 +511,18 @@ class Gateway:
         if message.media:
             replies.append(Reply(await self._fetch_media(message)))
         if message.text.strip():
-            replies.extend(
-                await self._rasa.send(
-                    message.conversation_id, message.text, self._metadata(message)
-                )
+            answered = await self._rasa.send(
+                message.conversation_id, message.text, self._metadata(message)
             )
+            replies.extend(answered)
+            if answered:
+                # The assistant answers in the person's language; the
+                # gateway's own notices follow it.
+                spoken = guess_language(" ".join(reply.text for reply in answered))
+                if spoken != message.language:
+                    await run_in_threadpool(
+                        self.log.set_language, message.conversation_id, spoken
+                    )
         return replies, ANSWERED
 
     async def _fetch_media(self, message: StoredInbound) -> str:

@@ -193,9 +193,12 @@ class ConversationLog:
                             language=language,
                         )
                     )
-                elif conversation.closed_at is not None:
-                    # A new message reopens the conversation (SMS, Telegram).
-                    conversation.closed_at = None
+                else:
+                    if conversation.closed_at is not None:
+                        # A new message reopens the conversation (SMS, Telegram).
+                        conversation.closed_at = None
+                    if conversation.language is None and language in ("es", "en"):
+                        conversation.language = language
         except IntegrityError:
             # Two first messages raced; the other one created both rows.
             logger.info("conversation %s created concurrently", conversation_id)
@@ -340,11 +343,12 @@ class ConversationLog:
             )
             return started.rowcount == 1
 
-    def inbound(self, message_id: int) -> StoredInbound:
+    def inbound(self, message_id: int) -> StoredInbound | None:
         with self._sessions() as session:
-            return self._inbound(
-                session, session.get_one(ConversationMessage, message_id)
-            )
+            message = session.get(ConversationMessage, message_id)
+            if message is None or message.direction != "in":
+                return None
+            return self._inbound(session, message)
 
     @staticmethod
     def _inbound(session: Session, message: ConversationMessage) -> StoredInbound:
@@ -435,6 +439,15 @@ class ConversationLog:
                 .limit(1)
             )
             return list(buttons or [])
+
+    def set_language(self, conversation_id: str, language: str) -> None:
+        """The language the conversation is held in, as the assistant answered."""
+        with self._sessions.begin() as session:
+            session.execute(
+                update(Conversation)
+                .where(Conversation.id == conversation_id)
+                .values(language=language)
+            )
 
     def status_of(self, message_id: int) -> str:
         with self._sessions() as session:

@@ -63,6 +63,9 @@ START_PAYLOADS = {
     "reclamacion": "/report_fault",
 }
 
+# Update fields that carry something a person sent.
+PERSON_CONTENT = {"message", "edited_message", "callback_query"}
+
 router = APIRouter(tags=["channels"])
 
 
@@ -87,6 +90,7 @@ class TelegramChannel:
 
     name = "telegram"
     inline = False
+    joins_replies = False
 
     def __init__(self, bot: Bot, coordinator: Coordinator) -> None:
         self.bot = bot
@@ -258,10 +262,29 @@ async def receive_update(request: Request) -> Response:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid secret token")
     try:
         data = json.loads(await request.body())
-        if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-            raise ValueError("not an update")
+    except ValueError as error:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "not a Telegram update: the body is not JSON"
+        ) from error
+    if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, "not a Telegram update: no update_id"
+        )
+    try:
         update = Update.de_json(data, request.app.state.telegram.bot)
-    except Exception as error:  # noqa: BLE001 - anything unparsable is the sender's
+    except Exception as error:  # noqa: BLE001 - the library's parse failures vary
+        if not PERSON_CONTENT.intersection(data):
+            # A member change or a poll the library cannot read: nothing a
+            # person is waiting for. Acknowledged, or Telegram resends it.
+            logger.warning(
+                "telegram update %s (%s) not readable, ignored: %s",
+                data["update_id"],
+                ", ".join(sorted(set(data) - {"update_id"})),
+                error,
+            )
+            return Response(status_code=status.HTTP_200_OK)
+        # A person's message that cannot be read: refused, so Telegram keeps
+        # it and sends it again (after a fix) instead of it being lost.
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, f"not a Telegram update: {error}"
         ) from error

@@ -104,6 +104,14 @@ def conversation_id_for(phone: str) -> str:
     return "sms-" + re.sub(r"\D", "", phone)
 
 
+# The keywords' own language, for the answer to a first message "STOP".
+SPANISH_KEYWORDS = {"BAJA", "PARAR", "ALTA", "REANUDAR", "AYUDA"}
+
+
+def keyword_language(body: str) -> str:
+    return "es" if body.strip().upper().rstrip(".!") in SPANISH_KEYWORDS else "en"
+
+
 def classify(body: str, num_media: int) -> str:
     keyword = body.strip().upper().rstrip(".!")
     if keyword in OPT_OUT:
@@ -124,6 +132,7 @@ class TwilioSms:
 
     name = "sms"
     inline = False
+    joins_replies = True
 
     def __init__(self, settings: Settings, coordinator: Coordinator) -> None:
         self._settings = settings
@@ -198,6 +207,7 @@ async def receive_sms(request: Request) -> Response:
         if params.get(f"MediaUrl{index}")
     )
     sender = params["From"]
+    kind = classify(body, len(media))
     await gateway.receive(
         InboundMessage(
             channel="sms",
@@ -206,9 +216,14 @@ async def receive_sms(request: Request) -> Response:
             sender=sender,
             platform_message_id=params["MessageSid"],
             text=body,
-            kind=classify(body, len(media)),
+            kind=kind,
             media=media,
             sender_phone=sender,
+            language_hint=(
+                keyword_language(body)
+                if kind in ("opt_out", "opt_in", "help")
+                else None
+            ),
         )
     )
     return Response(EMPTY_TWIML, media_type="text/xml")

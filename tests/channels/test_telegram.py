@@ -236,13 +236,6 @@ def test_several_replies_arrive_in_order_with_the_keyboard_on_the_last(
     assert question["reply_markup"] == CORRECT_KEYBOARD
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="gateway._deliver at ff54f3a marks every reply of a batch with the "
-    "same joined platform id; the unique (conversation_id, platform_message_id) "
-    "refuses the second, the turn task dies and the sweep sends the rest again. "
-    "A fix is under way: make the mark strict, then remove it",
-)
 def test_every_reply_of_a_turn_is_sent_once_and_logged_sent(
     telegram: TestClient,
     rasa: ScriptedRasa,
@@ -653,11 +646,6 @@ def test_flood_control_is_waited_out_and_the_message_delivered(
     wait_for_log(clean_db, [("in", "answered"), ("out", "sent")])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a batch whose second reply fails is kept pending as a whole, so the "
-    "retry sends the first reply again (gateway._deliver)",
-)
 def test_a_retried_turn_does_not_repeat_the_replies_already_sent(
     telegram: TestClient, rasa: ScriptedRasa, fake_telegram: FakeTelegram
 ):
