@@ -55,8 +55,13 @@ def wait_for_turn(db: Engine, conversation_id: str, platform_id: str) -> None:
 
 
 class _Transcript:
+    http: httpx.Client
+
     def __init__(self) -> None:
         self.transcript: list[tuple[str, str]] = []
+
+    def close(self) -> None:
+        self.http.close()
 
     def ticket_number(self) -> str:
         for speaker, said in reversed(self.transcript):

@@ -7,7 +7,7 @@ import secrets
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from scripts.stack import ROOT, Stack, StackConfig
-from tests.e2e.channels import SmsPhone, TelegramUser
+from tests.e2e.channels import PhoneCall, SmsPhone, TelegramUser
 from tests.e2e.chat import WebChat
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.twilio_api import FakeTwilio
@@ -142,16 +142,36 @@ def chat(services_url: str) -> Iterator[WebChat]:
 
 
 @pytest.fixture
-def sms(services_url: str, twilio_api: FakeTwilio, stack_db: Engine) -> SmsPhone:
+def sms(
+    services_url: str, twilio_api: FakeTwilio, stack_db: Engine
+) -> Iterator[SmsPhone]:
     """A new mobile number texting the assistant."""
     number = f"+3461{secrets.randbelow(10**7):07d}"
-    return SmsPhone(services_url, twilio_api, stack_db, number, ASSISTANT_NUMBER)
+    phone = SmsPhone(services_url, twilio_api, stack_db, number, ASSISTANT_NUMBER)
+    yield phone
+    phone.close()
 
 
 @pytest.fixture
 def telegram_user(
     services_url: str, telegram_api: FakeTelegram, stack_db: Engine
-) -> TelegramUser:
+) -> Iterator[TelegramUser]:
     """A new person in a private chat with the bot."""
     chat_id = 700_000_000 + secrets.randbelow(10**8)
-    return TelegramUser(services_url, telegram_api, stack_db, chat_id, TELEGRAM_SECRET)
+    user = TelegramUser(services_url, telegram_api, stack_db, chat_id, TELEGRAM_SECRET)
+    yield user
+    user.close()
+
+
+@pytest.fixture
+def call_from(services_url: str) -> Iterator[Callable[[str], PhoneCall]]:
+    """Places calls to the assistant from a number; hangs them up after."""
+    calls: list[PhoneCall] = []
+
+    def place(number: str) -> PhoneCall:
+        calls.append(PhoneCall(services_url, number, ASSISTANT_NUMBER))
+        return calls[-1]
+
+    yield place
+    for call in calls:
+        call.close()

@@ -6,8 +6,7 @@ Telegram APIs receiving what the assistant sends."""
 import pytest
 from sqlalchemy import Engine, text
 
-from tests.e2e.channels import PhoneCall, SmsPhone, TelegramUser
-from tests.e2e.conftest import ASSISTANT_NUMBER
+from tests.e2e.channels import SmsPhone, TelegramUser
 from tests.e2e.test_warranty_conversations import ticket_row
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -70,8 +69,8 @@ def test_sms_stop_silences_the_number(sms: SmsPhone, twilio_api):
     assert "ayudarle" in sms.text("START")
 
 
-def test_voice_claim_es_with_speech_and_keypad(services_url: str, stack_db: Engine):
-    call = PhoneCall(services_url, "+34655123222", ASSISTANT_NUMBER)
+def test_voice_claim_es_with_speech_and_keypad(call_from, stack_db: Engine):
+    call = call_from("+34655123222")
     greeting = call.dial()
     assert call.gather_language() == "es-ES"
     assert "asistente" in greeting.lower()
@@ -111,8 +110,8 @@ def test_voice_claim_es_with_speech_and_keypad(services_url: str, stack_db: Engi
     assert closed is not None
 
 
-def test_voice_claim_en_by_speech(services_url: str, stack_db: Engine):
-    call = PhoneCall(services_url, "+14155550123", ASSISTANT_NUMBER)
+def test_voice_claim_en_by_speech(call_from, stack_db: Engine):
+    call = call_from("+14155550123")
     call.dial()
     assert call.gather_language() == "en-US"
 
@@ -131,8 +130,8 @@ def test_voice_claim_en_by_speech(services_url: str, stack_db: Engine):
     assert call.gather_language() == "en-US"
 
 
-def test_voice_silence_is_asked_again_then_a_person_is_offered(services_url: str):
-    call = PhoneCall(services_url, "+34600999888", ASSISTANT_NUMBER)
+def test_voice_silence_is_asked_again_then_a_person_is_offered(call_from):
+    call = call_from("+34600999888")
     call.dial()
     assert "repetir" in call.say("mmm", confidence=0.1)
     assert "persona" in call.say("", confidence=0.0)
@@ -151,7 +150,7 @@ def test_telegram_claim_es_with_a_photo_on_the_ticket(
 
     reply = telegram_user.write("WM 4821 7730")
     assert "2029" in reply
-    assert [title for title, _, _ in telegram_user.buttons()] == ["Sí", "No"]
+    assert [t for t, _, _ in telegram_user.buttons()] == ["Sí", "No"]
     confirm = ""
     for _ in range(4):
         confirm = telegram_user.press("No")
