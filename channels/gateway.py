@@ -208,15 +208,13 @@ class Gateway:
                 inbound.sender_name,
                 inbound.language_hint,
             )
-        elif not await run_in_threadpool(self.log.exists, inbound.conversation_id):
-            raise UnknownConversationError(inbound.conversation_id)
-
         message, new = await run_in_threadpool(
             self.log.store_inbound,
             inbound.conversation_id,
             inbound.platform_message_id,
             inbound.text,
             inbound.kind,
+            not create,
         )
         if new:
             for media in inbound.media:
@@ -248,21 +246,27 @@ class Gateway:
             self._schedule(inbound.conversation_id)
         return Receipt(message, new)
 
-    async def wait_for_turn(self, message_id: int, timeout: float) -> str:
-        """Waits until the message is answered (or failed); returns its state."""
+    async def wait_for_turn(
+        self, message_id: int, timeout: float
+    ) -> tuple[str, list[StoredOutbound]]:
+        """Waits until the message is answered (or failed).
+
+        Returns its state and its replies (none until it is answered).
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         event = self._finished.setdefault(message_id, asyncio.Event())
         try:
             while True:
-                status = await run_in_threadpool(self.log.status_of, message_id)
-                remaining = deadline - loop.time()
-                if status not in (QUEUED, PROCESSING) or remaining <= 0:
-                    return status
-                # The event fires when this process ran the turn; polling
-                # covers a turn run by another process.
+                # The event fires when this process ran the turn; reading the
+                # log now and then covers a turn run by another process.
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), min(remaining, 0.5))
+                    await asyncio.wait_for(
+                        event.wait(), max(0.0, min(deadline - loop.time(), 0.5))
+                    )
+                status, replies = await run_in_threadpool(self.log.outcome, message_id)
+                if status not in (QUEUED, PROCESSING) or loop.time() >= deadline:
+                    return status, replies
         finally:
             self._finished.pop(message_id, None)
 
@@ -277,14 +281,13 @@ class Gateway:
             TurnTimeoutError: the turn is still running.
         """
         receipt = await self.receive(inbound, create=create)
-        status = await self.wait_for_turn(receipt.message.id, timeout)
+        status, replies = await self.wait_for_turn(receipt.message.id, timeout)
         if status == FAILED:
             raise RasaUnavailableError(
                 f"the turn of message {inbound.platform_message_id} failed"
             )
         if status in (QUEUED, PROCESSING):
             raise TurnTimeoutError(inbound.platform_message_id)
-        replies = await run_in_threadpool(self.log.replies_to, receipt.message.id)
         return receipt.message, replies
 
     # -- out --------------------------------------------------------------------
@@ -415,9 +418,7 @@ class Gateway:
         ):
             await self._deliver_pending(conversation_id)
             while True:
-                message = await run_in_threadpool(
-                    self.log.next_pending, conversation_id
-                )
+                message = await run_in_threadpool(self.log.claim_next, conversation_id)
                 if message is None:
                     return
                 try:
@@ -426,16 +427,12 @@ class Gateway:
                     event = self._finished.get(message.id)
                     if event is not None:
                         event.set()
-                await self.coordinator.publish(
-                    f"turn:{message.id}", "done" if carry_on else "failed"
-                )
                 if not carry_on:
                     return
 
     async def _turn(self, message: StoredInbound) -> bool:
-        """Answers one message; False when the engine failed and order must hold."""
-        if not await run_in_threadpool(self.log.start_turn, message.id):
-            return True
+        """Answers one claimed message; False when the engine failed and the
+        order must hold."""
         adapter = self._adapters.get(message.channel)
         inline = adapter.inline if adapter is not None else True
         try:
@@ -588,6 +585,7 @@ class Gateway:
         pending = list(self._tasks)
         if pending:
             await asyncio.wait(pending, timeout=10)
+        await self._rasa.close()
         await self.coordinator.close()
 
 

@@ -44,6 +44,7 @@ ANSWERED = "answered"
 FAILED = "failed"
 NEEDS_HUMAN = "needs_human"
 IGNORED = "ignored"
+UNKNOWN = "unknown"
 # Outbound states.
 PENDING = "pending"
 SENT = "sent"
@@ -269,6 +270,7 @@ class ConversationLog:
         platform_message_id: str,
         text: str,
         kind: str = "text",
+        must_exist: bool = False,
     ) -> tuple[StoredInbound, bool]:
         """Stores a message, or finds its first delivery.
 
@@ -277,9 +279,12 @@ class ConversationLog:
 
         Raises:
             MessageIdReusedError: the id is known with another text.
+            UnknownConversationError: ``must_exist`` and no such conversation.
         """
         try:
             with self._sessions.begin() as session:
+                if must_exist and session.get(Conversation, conversation_id) is None:
+                    raise UnknownConversationError(conversation_id)
                 message = ConversationMessage(
                     conversation_id=conversation_id,
                     direction="in",
@@ -306,13 +311,15 @@ class ConversationLog:
                 message.status = QUEUED
             return self._inbound(session, message), False
 
-    def next_pending(self, conversation_id: str) -> StoredInbound | None:
-        """The oldest message of the conversation still to answer.
+    def claim_next(self, conversation_id: str) -> StoredInbound | None:
+        """Takes the oldest message of the conversation still to answer.
 
         Messages are answered in the order they were stored: a failed one
-        holds the ones after it back until it is answered.
+        holds the ones after it back until it is answered. The message is
+        marked processing (one more attempt) in the same transaction; what is
+        returned is how it was before.
         """
-        with self._sessions() as session:
+        with self._sessions.begin() as session:
             message = session.scalar(
                 select(ConversationMessage)
                 .where(
@@ -325,7 +332,36 @@ class ConversationLog:
             )
             if message is None or message.status != QUEUED:
                 return None
-            return self._inbound(session, message)
+            before = self._inbound(session, message)
+            claimed = session.execute(
+                update(ConversationMessage)
+                .where(
+                    ConversationMessage.id == message.id,
+                    ConversationMessage.status == QUEUED,
+                )
+                .values(
+                    status=PROCESSING,
+                    attempts=ConversationMessage.attempts + 1,
+                    error=None,
+                )
+            )
+            return before if claimed.rowcount == 1 else None
+
+    def outcome(self, message_id: int) -> tuple[str, list[StoredOutbound]]:
+        """The message's state and, once answered, its replies."""
+        with self._sessions() as session:
+            message = session.get(ConversationMessage, message_id)
+            if message is None:
+                return UNKNOWN, []
+            status = message.status
+            if status in (QUEUED, PROCESSING, FAILED):
+                return status, []
+            rows = session.scalars(
+                select(ConversationMessage)
+                .where(ConversationMessage.reply_to_id == message_id)
+                .order_by(ConversationMessage.id)
+            )
+            return status, [self._outbound(session, row) for row in rows]
 
     def start_turn(self, message_id: int) -> bool:
         with self._sessions.begin() as session:

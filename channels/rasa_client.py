@@ -30,6 +30,13 @@ class RasaClient:
     def __init__(self, base_url: str, timeout_seconds: float = 30.0) -> None:
         self._url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
         self._timeout = timeout_seconds
+        # One client, kept open: its connections to Rasa are reused.
+        self._client: httpx.AsyncClient | None = None
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
 
     async def send(
         self, conversation_id: str, text: str, metadata: dict[str, Any]
@@ -40,11 +47,12 @@ class RasaClient:
             RasaUnavailableError: Rasa did not answer the turn.
         """
         body = {"sender": conversation_id, "message": text, "metadata": metadata}
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.post(self._url, json=body)
-                response.raise_for_status()
-                messages = response.json()
+            response = await self._client.post(self._url, json=body)
+            response.raise_for_status()
+            messages = response.json()
         except (httpx.HTTPError, ValueError) as error:
             raise RasaUnavailableError(
                 f"Rasa failed the turn of conversation {conversation_id}: {error!r}"

@@ -170,7 +170,7 @@ async def wait_for_answer(request: Request) -> Response:
     turn = _int(request.query_params.get("turn"))
     waits = _int(request.query_params.get("waits"))
     message_id = _int(request.query_params.get("message"))
-    status_now = await gateway.wait_for_turn(
+    status_now, _ = await gateway.wait_for_turn(
         message_id, settings.VOICE_TURN_WAIT_SECONDS
     )
     if status_now in (QUEUED, PROCESSING) and waits < MAX_WAITS:

@@ -125,11 +125,11 @@ def test_a_turn_that_failed_is_answered_by_a_later_sweep(
         receipt = await gateway.receive(
             web_message("web-boiler", "m-1", "mi caldera pierde agua"), create=False
         )
-        failed = await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT)
+        failed = (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
         kept = log.inbound(receipt.message.id).text
         rasa.down = False
         assert await gateway.sweep() == 1
-        answered = await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT)
+        answered = (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
         await gateway.stop()
         return receipt.message.id, failed, kept, answered
 
@@ -157,14 +157,16 @@ def test_messages_behind_a_failed_one_wait_for_it_and_keep_their_order(
     async def scenario() -> list[str]:
         gateway = make_gateway(log, rasa)
         first = await gateway.receive(web_message("web-order", "m-1", "uno"), False)
-        assert await gateway.wait_for_turn(first.message.id, TURN_TIMEOUT) == FAILED
+        assert (await gateway.wait_for_turn(first.message.id, TURN_TIMEOUT))[
+            0
+        ] == FAILED
         second = await gateway.receive(web_message("web-order", "m-2", "dos"), False)
         await asyncio.sleep(0.3)
         waiting = log.status_of(second.message.id)
         rasa.down = False
         await gateway.sweep()
         done = [
-            await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT)
+            (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
             for receipt in (first, second)
         ]
         await gateway.stop()
@@ -201,7 +203,7 @@ def test_a_turn_interrupted_in_processing_is_run_again_once_stale(
                 .values(updated_at=earlier)
             )
         late = await gateway.sweep()
-        answered = await gateway.wait_for_turn(message.id, TURN_TIMEOUT)
+        answered = (await gateway.wait_for_turn(message.id, TURN_TIMEOUT))[0]
         await gateway.stop()
         return early, still, late, answered
 
@@ -228,10 +230,12 @@ def test_after_max_attempts_the_person_is_told_and_a_human_takes_over(
     async def scenario() -> list[str]:
         gateway = make_gateway(log, rasa, channel)
         receipt = await gateway.receive(inbound)
-        seen = [await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT)]
+        seen = [(await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]]
         for _ in range(MAX_ATTEMPTS - 1):
             await gateway.sweep()
-            seen.append(await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))
+            seen.append(
+                (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
+            )
         assert await gateway.sweep() == 0
         await asyncio.sleep(0.3)
         await gateway.stop()

@@ -23,6 +23,7 @@ from tests.fakes.twilio_webhooks import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 
 ASSISTANT_NUMBER = "+34900123456"
 TELEGRAM_SECRET = "e2e-webhook-secret"
+CRM_SERVICE_TOKEN = "e2e-service-token"
 # Redis database 14 is this suite's; keys carry random ids and expire.
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -99,6 +100,7 @@ def stack(
         # survive a restart of Rasa (test_rasa_restart.py).
         endpoints="bot/endpoints.production.yml",
         extra_env={
+            "CRM_SERVICE_TOKEN": CRM_SERVICE_TOKEN,
             "REDIS_HOST": "127.0.0.1",
             "REDIS_PORT": "6379",
             # Every channel on, pointed at the loopback fakes of the platforms,

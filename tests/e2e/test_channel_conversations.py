@@ -3,10 +3,12 @@ platforms' webhooks signed as they sign them, the trained model, the action
 server, the CRM on PostgreSQL, Redis, and loopback fakes of the Twilio and
 Telegram APIs receiving what the assistant sends."""
 
+import httpx
 import pytest
 from sqlalchemy import Engine, text
 
 from tests.e2e.channels import SmsPhone, TelegramUser
+from tests.e2e.conftest import CRM_SERVICE_TOKEN
 from tests.e2e.test_warranty_conversations import ticket_row
 from tests.fakes.telegram_api import FakeTelegram
 
@@ -175,7 +177,12 @@ def test_telegram_claim_es_with_a_photo_on_the_ticket(
     assert telegram_api.calls("answerCallbackQuery")
 
 
-def test_telegram_claim_en(telegram_user: TelegramUser, stack_db: Engine):
+def test_telegram_claim_en_with_a_photo_after_the_case(
+    telegram_user: TelegramUser,
+    telegram_api: FakeTelegram,
+    stack_db: Engine,
+    services_url: str,
+):
     telegram_user.language_code = "en"
     assert "serial number" in telegram_user.write("hey my boiler wont turn on, E04")
     assert "2027" in telegram_user.write("bx-2024-55812")
@@ -187,5 +194,18 @@ def test_telegram_claim_en(telegram_user: TelegramUser, stack_db: Engine):
     assert "right?" in confirm, telegram_user.printable()
     telegram_user.press("Yes")
     telegram_user.write("yes go ahead")
-    row = ticket_row(stack_db, telegram_user.ticket_number())
+    number = telegram_user.ticket_number()
+    row = ticket_row(stack_db, number)
     assert row["channel"] == "telegram" and row["language"] == "en"
+
+    # A photo after the case is opened goes straight onto it, with its caption
+    # read by the assistant and the thanks in English.
+    telegram_api.add_file("boiler-display", b"\x89PNG display showing E04")
+    reply = telegram_user.send_photo("boiler-display", caption="thanks, bye")
+    assert "got the photo" in reply, telegram_user.printable()
+    answer = httpx.get(
+        f"{services_url}/api/v1/tickets/{number}",
+        headers={"Authorization": f"Bearer {CRM_SERVICE_TOKEN}"},
+    )
+    [photo] = answer.json()["attachments"]
+    assert photo["size"] == len(b"\x89PNG display showing E04")
