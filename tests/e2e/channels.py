@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 import httpx
 from sqlalchemy import Engine, text
 
+from tests.e2e.chat import Transcript
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_updates import callback_update, photo_update, text_update
 from tests.fakes.twilio_api import FakeTwilio
@@ -27,7 +28,6 @@ from tests.fakes.twilio_webhooks import (
     voice_params,
 )
 
-TICKET_NUMBER = re.compile(r"\b(WAR|REP|GEN)-\d{4}-\d{6}\b")
 FINISHED = ("answered", "ignored", "needs_human")
 
 
@@ -54,24 +54,11 @@ def wait_for_turn(db: Engine, conversation_id: str, platform_id: str) -> None:
     raise AssertionError(f"{platform_id} in {conversation_id} was not answered")
 
 
-class _Transcript:
+class _Transcript(Transcript):
     http: httpx.Client
-
-    def __init__(self) -> None:
-        self.transcript: list[tuple[str, str]] = []
 
     def close(self) -> None:
         self.http.close()
-
-    def ticket_number(self) -> str:
-        for speaker, said in reversed(self.transcript):
-            match = TICKET_NUMBER.search(said)
-            if speaker == "assistant" and match:
-                return match.group(0)
-        raise AssertionError(f"no ticket number in:\n{self.printable()}")
-
-    def printable(self) -> str:
-        return "\n".join(f"{who}: {said}" for who, said in self.transcript)
 
 
 class SmsPhone(_Transcript):

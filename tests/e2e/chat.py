@@ -9,15 +9,33 @@ import httpx
 TICKET_NUMBER = re.compile(r"\b(WAR|REP|GEN)-\d{4}-\d{6}\b")
 
 
-class WebChat:
+class Transcript:
+    """What a person and the assistant said, on any channel."""
+
+    def __init__(self) -> None:
+        self.transcript: list[tuple[str, str]] = []
+
+    def ticket_number(self) -> str:
+        """The last ticket number the assistant mentioned."""
+        for speaker, text in reversed(self.transcript):
+            match = TICKET_NUMBER.search(text)
+            if speaker == "assistant" and match:
+                return match.group(0)
+        raise AssertionError(f"no ticket number in {self.printable()}")
+
+    def printable(self) -> str:
+        return "\n".join(f"{who}: {text}" for who, text in self.transcript)
+
+
+class WebChat(Transcript):
     """One conversation: each `say` posts a message and keeps the replies."""
 
     def __init__(self, base_url: str) -> None:
+        super().__init__()
         self.http = httpx.Client(base_url=base_url, timeout=90)
         answer = self.http.post("/channels/web/conversations")
         answer.raise_for_status()
         self.conversation_id: str = answer.json()["conversation_id"]
-        self.transcript: list[tuple[str, str]] = []
         self.last: list[dict[str, Any]] = []
 
     def __enter__(self) -> "WebChat":
@@ -52,14 +70,3 @@ class WebChat:
         """Presses a button of the last replies, as the page does."""
         pressed = [b for reply in self.last for b in reply["buttons"]][index]
         return self.say(pressed["payload"])
-
-    def ticket_number(self) -> str:
-        """The last ticket number the assistant mentioned."""
-        for speaker, text in reversed(self.transcript):
-            match = TICKET_NUMBER.search(text)
-            if speaker == "assistant" and match:
-                return match.group(0)
-        raise AssertionError(f"no ticket number in {self.printable()}")
-
-    def printable(self) -> str:
-        return "\n".join(f"{who}: {text}" for who, text in self.transcript)
