@@ -11,6 +11,7 @@ platform's API, so a slow turn never makes the platform's webhook time out.
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -167,6 +168,13 @@ class Gateway:
                 was never opened (web chat opens its conversations first).
             MessageIdReusedError: the platform id came with another text.
         """
+        inbound = dataclasses.replace(
+            inbound,
+            conversation_id=storable(inbound.conversation_id),
+            text=storable(inbound.text),
+            platform_message_id=storable(inbound.platform_message_id),
+            sender_name=storable(inbound.sender_name or "") or None,
+        )
         seen_key = (
             f"seen:{inbound.channel}:{inbound.conversation_id}:"
             f"{inbound.platform_message_id}"
@@ -214,18 +222,10 @@ class Gateway:
             inbound.platform_message_id,
             inbound.text,
             inbound.kind,
-            not create,
+            None if create else inbound.channel,
+            [(m.source, m.content_type, m.filename) for m in inbound.media],
         )
         if new:
-            for media in inbound.media:
-                await run_in_threadpool(
-                    self.log.add_media,
-                    inbound.conversation_id,
-                    message.id,
-                    media.source,
-                    media.content_type,
-                    media.filename,
-                )
             logger.info(
                 "%s %s: message %s stored as %s (%s)",
                 inbound.channel,
@@ -303,7 +303,7 @@ class Gateway:
         if not await run_in_threadpool(self.log.exists, conversation_id):
             raise UnknownConversationError(conversation_id)
         message_id = await run_in_threadpool(
-            self.log.add_outbound, conversation_id, text, buttons
+            self.log.add_outbound, conversation_id, storable(text), buttons
         )
         self._schedule(conversation_id)
         return message_id
@@ -494,6 +494,11 @@ class Gateway:
             return [Reply(notice("too_long", language))], ANSWERED
         if message.kind == "unsupported":
             return [Reply(notice("unsupported", language))], ANSWERED
+        if message.kind == "group_chat":
+            # Said once in a group, not after every message in it.
+            if await run_in_threadpool(self.log.has_outbound, message.conversation_id):
+                return [], IGNORED
+            return [Reply(notice("private_only", language))], ANSWERED
         if message.kind == "contact_other":
             return [Reply(notice("contact_not_own", language))], ANSWERED
         if message.kind == "contact":
@@ -558,9 +563,12 @@ class Gateway:
 
     # -- background -------------------------------------------------------------
 
-    async def sweep(self) -> int:
-        """Starts the turns of messages left behind; returns how many chats."""
-        conversations = await run_in_threadpool(self.log.conversations_to_sweep)
+    async def sweep(self, now: dt.datetime | None = None) -> int:
+        """Starts the turns of messages left behind; returns how many chats.
+
+        ``now`` lets tests look at the log as it will be later.
+        """
+        conversations = await run_in_threadpool(self.log.conversations_to_sweep, now)
         for conversation_id in conversations:
             self._schedule(conversation_id)
         return len(conversations)
@@ -587,6 +595,13 @@ class Gateway:
             await asyncio.wait(pending, timeout=10)
         await self._rasa.close()
         await self.coordinator.close()
+
+
+def storable(text: str) -> str:
+    """Text as every database keeps it: no NUL characters, no half of an
+    emoji (a lone surrogate); what cannot be kept becomes U+FFFD."""
+    text = text.replace("\x00", "")
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def _last_digits(message: StoredInbound) -> str:

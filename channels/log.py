@@ -10,6 +10,7 @@ the platform's id once they are.
 import datetime as dt
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,9 +34,19 @@ logger = logging.getLogger(__name__)
 # A turn still "processing" after this long was interrupted (a crash or a
 # restart): the sweep runs it again.
 STALE_AFTER = dt.timedelta(seconds=90)
-# A failed turn (the engine was down) is tried this many times, then the
-# message is left for a person.
-MAX_ATTEMPTS = 5
+# A failed turn (the engine was down) is tried again after a pause that
+# doubles each time (5 s, 10 s… up to 5 min): about ten minutes in all before
+# the message is left for a person. A restart of Rasa (half a minute) is
+# well inside it.
+MAX_ATTEMPTS = 8
+FIRST_RETRY_AFTER = dt.timedelta(seconds=5)
+LONGEST_RETRY_AFTER = dt.timedelta(minutes=5)
+
+
+def retry_after(attempts: int) -> dt.timedelta:
+    """How long a message that failed ``attempts`` times waits for the next."""
+    return min(FIRST_RETRY_AFTER * 2 ** max(0, attempts - 1), LONGEST_RETRY_AFTER)
+
 
 # Inbound states.
 QUEUED = "queued"
@@ -270,21 +281,32 @@ class ConversationLog:
         platform_message_id: str,
         text: str,
         kind: str = "text",
-        must_exist: bool = False,
+        channel: str | None = None,
+        media: Sequence[tuple[str, str, str]] = (),
     ) -> tuple[StoredInbound, bool]:
-        """Stores a message, or finds its first delivery.
+        """Stores a message with the files it carries, or finds its first
+        delivery.
 
-        Returns the stored message and whether this call stored it. A failed
-        message delivered again is queued again.
+        Message and files are written in one transaction, so a turn never
+        starts with some of the files missing. Returns the stored message and
+        whether this call stored it. A failed message delivered again is
+        queued again.
+
+        Args:
+            channel: when given, the conversation must exist on this channel
+                (web chat cannot post into an SMS conversation).
+            media: (source, content type, file name) of each file.
 
         Raises:
             MessageIdReusedError: the id is known with another text.
-            UnknownConversationError: ``must_exist`` and no such conversation.
+            UnknownConversationError: no such conversation on ``channel``.
         """
         try:
             with self._sessions.begin() as session:
-                if must_exist and session.get(Conversation, conversation_id) is None:
-                    raise UnknownConversationError(conversation_id)
+                if channel is not None:
+                    conversation = session.get(Conversation, conversation_id)
+                    if conversation is None or conversation.channel != channel:
+                        raise UnknownConversationError(conversation_id)
                 message = ConversationMessage(
                     conversation_id=conversation_id,
                     direction="in",
@@ -294,6 +316,18 @@ class ConversationLog:
                     status=QUEUED,
                 )
                 session.add(message)
+                session.flush()
+                session.add_all(
+                    Attachment(
+                        conversation_id=conversation_id,
+                        message_id=message.id,
+                        content_type=(content_type or "application/octet-stream")[:100],
+                        filename=filename[:200],
+                        size=0,
+                        source=source[:500],
+                    )
+                    for source, content_type, filename in media
+                )
                 session.flush()
                 return self._inbound(session, message), True
         except IntegrityError:
@@ -462,6 +496,34 @@ class ConversationLog:
             )
             return [self._outbound(session, row) for row in rows]
 
+    def has_outbound(self, conversation_id: str) -> bool:
+        with self._sessions() as session:
+            return (
+                session.scalar(
+                    select(ConversationMessage.id)
+                    .where(
+                        ConversationMessage.conversation_id == conversation_id,
+                        ConversationMessage.direction == "out",
+                    )
+                    .limit(1)
+                )
+                is not None
+            )
+
+    def platform_ids(self, conversation_id: str) -> list[str]:
+        """The platform ids of the conversation's inbound messages."""
+        with self._sessions() as session:
+            return [
+                platform_id
+                for platform_id in session.scalars(
+                    select(ConversationMessage.platform_message_id).where(
+                        ConversationMessage.conversation_id == conversation_id,
+                        ConversationMessage.direction == "in",
+                    )
+                )
+                if platform_id
+            ]
+
     def last_buttons(self, conversation_id: str) -> list[dict[str, str]]:
         """The buttons of the latest message to the person (for keypad answers)."""
         with self._sessions() as session:
@@ -504,15 +566,32 @@ class ConversationLog:
                 )
                 .values(status=QUEUED)
             )
-            session.execute(
-                update(ConversationMessage)
-                .where(
+            failed = session.execute(
+                select(
+                    ConversationMessage.id,
+                    ConversationMessage.attempts,
+                    ConversationMessage.updated_at,
+                ).where(
                     ConversationMessage.direction == "in",
                     ConversationMessage.status == FAILED,
                     ConversationMessage.attempts < MAX_ATTEMPTS,
                 )
-                .values(status=QUEUED)
-            )
+            ).all()
+            due = [
+                row.id
+                for row in failed
+                if row.updated_at
+                <= _naive_if_sqlite(session, now - retry_after(row.attempts))
+            ]
+            if due:
+                session.execute(
+                    update(ConversationMessage)
+                    .where(
+                        ConversationMessage.id.in_(due),
+                        ConversationMessage.status == FAILED,
+                    )
+                    .values(status=QUEUED)
+                )
             return list(
                 session.scalars(
                     select(ConversationMessage.conversation_id)
@@ -618,28 +697,6 @@ class ConversationLog:
             return None
 
     # -- attachments ------------------------------------------------------------
-
-    def add_media(
-        self,
-        conversation_id: str,
-        message_id: int,
-        source: str,
-        content_type: str,
-        filename: str,
-    ) -> int:
-        """Notes a file the message carries; its content is fetched in the turn."""
-        with self._sessions.begin() as session:
-            row = Attachment(
-                conversation_id=conversation_id,
-                message_id=message_id,
-                content_type=(content_type or "application/octet-stream")[:100],
-                filename=filename[:200],
-                size=0,
-                source=source[:500],
-            )
-            session.add(row)
-            session.flush()
-            return row.id
 
     def media_to_fetch(self, message_id: int) -> list[tuple[int, str, str]]:
         """(id, source, content type) of the message's files not fetched yet."""

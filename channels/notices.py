@@ -26,6 +26,10 @@ NOTICES: dict[str, dict[str, str]] = {
         "es": "Gracias. Para asociar un teléfono, comparta su propio contacto.",
         "en": "Thanks. To link a phone number, please share your own contact.",
     },
+    "private_only": {
+        "es": "Solo atiendo en chats privados. Escríbame directamente, por favor.",
+        "en": "I only answer in private chats. Please write to me directly.",
+    },
     "sms_stopped": {
         "es": "No recibirá más mensajes de este número. Envíe START para volver.",
         "en": "You won't get any more messages from this number. Send START "

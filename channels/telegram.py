@@ -54,6 +54,10 @@ GLOBAL_INTERVAL = 1 / 30
 CALLBACK_DATA_BYTES = 64
 MAX_RETRY_AFTER_ATTEMPTS = 3
 MAX_TURN_TEXT = 2000
+# Bots may download files of up to 20 MB; the photos people send are far
+# smaller, and a case needs no more.
+MAX_MEDIA_BYTES = 10 * 1024 * 1024
+MEDIA_SECONDS = 30.0
 # Deep links (t.me/<bot>?start=<payload>) printed on warranty cards and in
 # shops start the matching conversation.
 START_PAYLOADS = {
@@ -145,7 +149,11 @@ class TelegramChannel:
 
     async def fetch_media(self, source: str) -> NewAttachment:
         file = await self.bot.get_file(source)
-        content = bytes(await file.download_as_bytearray())
+        if file.file_size and file.file_size > MAX_MEDIA_BYTES:
+            raise ValueError(f"telegram file of {file.file_size} bytes is too large")
+        content = bytes(
+            await asyncio.wait_for(file.download_as_bytearray(), MEDIA_SECONDS)
+        )
         path = file.file_path or ""
         filename = path.rsplit("/", 1)[-1] or f"{file.file_unique_id}.jpg"
         content_type = mimetypes.guess_type(filename)[0] or "image/jpeg"
@@ -189,7 +197,7 @@ def _inbound(update: Update) -> InboundMessage | None:
             sender=str(query.from_user.id),
             platform_message_id=f"update-{update.update_id}",
             text=query.data,
-            kind="callback",
+            kind="callback" if chat.type == "private" else "group_chat",
             language_hint=_language(query.from_user.language_code),
             sender_name=query.from_user.full_name,
         )
@@ -204,7 +212,11 @@ def _from_message(update: Update, message: Message, edited: bool) -> InboundMess
     text = message.text or message.caption or ""
     kind = "edited" if edited else "text"
     media: tuple[MediaRef, ...] = ()
-    if message.photo:
+    if message.chat.type != "private":
+        # A group mixes people: whose claim, whose phone? The bot answers
+        # in private chats only, and says so.
+        kind = "group_chat"
+    elif message.photo:
         largest = max(message.photo, key=lambda size: size.width * size.height)
         media = (MediaRef(source=largest.file_id, content_type="image/jpeg"),)
         kind = "photo"
@@ -262,7 +274,7 @@ async def receive_update(request: Request) -> Response:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "invalid secret token")
     try:
         data = json.loads(await request.body())
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:
         raise HTTPException(
             status.HTTP_400_BAD_REQUEST, "not a Telegram update: the body is not JSON"
         ) from error
@@ -326,6 +338,13 @@ async def _member_changed(gateway: Gateway, update: Update) -> None:
     """The person blocked (or unblocked) the bot."""
     change = update.my_chat_member
     assert change is not None
+    if change.chat.type != "private":
+        logger.info(
+            "telegram chat %s (%s): membership changed, ignored",
+            change.chat.id,
+            change.chat.type,
+        )
+        return
     blocked = change.new_chat_member.status in ("kicked", "left")
     await run_in_threadpool(
         lambda: gateway.log.set_contact_flags(

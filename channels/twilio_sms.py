@@ -7,9 +7,11 @@ replies go out later through the Messages API, so a slow turn never runs into
 Twilio's 15-second limit.
 """
 
+import asyncio
 import logging
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response, status
@@ -38,6 +40,7 @@ EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 # kept but not given to the dialogue engine (see InboundMessage.kind).
 MAX_TURN_TEXT = 1600
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
+MEDIA_SECONDS = 30.0
 # Messages per second through one number; Twilio queues beyond its own rate,
 # this keeps our queue, not Twilio's, in charge of order.
 SMS_PER_SECOND = 10.0
@@ -168,18 +171,34 @@ class TwilioSms:
         return str(message.sid)
 
     async def fetch_media(self, source: str) -> NewAttachment:
-        auth = (self._settings.TWILIO_ACCOUNT_SID, self._settings.TWILIO_AUTH_TOKEN)
-        async with httpx.AsyncClient(
-            auth=auth, follow_redirects=True, timeout=20
-        ) as client:
-            answer = await client.get(source)
+        """Downloads an MMS file: at most 10 MB in at most 30 seconds.
+
+        The account's credentials go only to Twilio's own host (media URLs
+        redirect from there to storage, which needs none).
+        """
+        return await asyncio.wait_for(self._download(source), MEDIA_SECONDS)
+
+    async def _download(self, source: str) -> NewAttachment:
+        auth = None
+        if (
+            urlsplit(source).hostname
+            == urlsplit(self._settings.TWILIO_API_BASE_URL).hostname
+        ):
+            auth = (self._settings.TWILIO_ACCOUNT_SID, self._settings.TWILIO_AUTH_TOKEN)
+        content = bytearray()
+        async with (
+            httpx.AsyncClient(auth=auth, follow_redirects=True, timeout=20) as client,
+            client.stream("GET", source) as answer,
+        ):
             answer.raise_for_status()
-        if len(answer.content) > MAX_MEDIA_BYTES:
-            raise ValueError(f"{source}: {len(answer.content)} bytes is too large")
-        content_type = answer.headers.get("content-type", "").split(";")[0]
+            async for chunk in answer.aiter_bytes():
+                content.extend(chunk)
+                if len(content) > MAX_MEDIA_BYTES:
+                    raise ValueError(f"{source}: larger than {MAX_MEDIA_BYTES} bytes")
+            content_type = answer.headers.get("content-type", "").split(";")[0]
         extension = content_type.rsplit("/", 1)[-1] if "/" in content_type else "bin"
         return NewAttachment(
-            content=answer.content,
+            content=bytes(content),
             content_type=content_type,
             filename=f"mms-{source.rstrip('/').rsplit('/', 1)[-1]}.{extension}",
         )

@@ -20,7 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from channels.gateway import Gateway, InboundMessage, TurnTimeoutError
-from channels.log import FAILED, NEEDS_HUMAN, PROCESSING, QUEUED
+from channels.log import (
+    ANSWERED,
+    IGNORED,
+    PROCESSING,
+    QUEUED,
+    MessageIdReusedError,
+)
 from channels.notices import notice
 from channels.rasa_client import RasaUnavailableError, Reply
 from channels.text_shaping import dtmf_choice, guess_language, voice_text
@@ -170,6 +176,15 @@ async def wait_for_answer(request: Request) -> Response:
     turn = _int(request.query_params.get("turn"))
     waits = _int(request.query_params.get("waits"))
     message_id = _int(request.query_params.get("message"))
+    waiting_for = await run_in_threadpool(gateway.log.inbound, message_id)
+    if waiting_for is None or waiting_for.conversation_id != (
+        f"voice-{params['CallSid']}"
+    ):
+        # Only this call's own message: another call's answer is not read out.
+        logger.warning(
+            "call %s: wait for a message not of this call", params["CallSid"]
+        )
+        return _twiml(_sorry(language))
     status_now, _ = await gateway.wait_for_turn(
         message_id, settings.VOICE_TURN_WAIT_SECONDS
     )
@@ -218,6 +233,21 @@ async def _turn(
         message, _ = await gateway.converse(
             inbound, settings.VOICE_TURN_WAIT_SECONDS, create=True
         )
+    except MessageIdReusedError:
+        # An old gather posted again with other words: not this turn's. The
+        # caller is asked again, nothing is stored.
+        logger.warning("call %s: turn %s posted again with other input", call_sid, turn)
+        taken = await run_in_threadpool(
+            gateway.log.platform_ids, inbound.conversation_id
+        )
+        last = max(
+            (_int(taken_id.rpartition(":")[2]) for taken_id in taken), default=turn
+        )
+        return _twiml(
+            _gather(
+                request, last, language, notice("voice_didnt_hear", language), 0, None
+            )
+        )
     except TurnTimeoutError:
         receipt = await gateway.receive(inbound)
         return _twiml(_hold(request, language, turn, receipt.message.id, 1))
@@ -231,13 +261,10 @@ async def _answer(
     request: Request, message_id: int, turn: int, language: str
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
-    status_now = await run_in_threadpool(gateway.log.status_of, message_id)
-    if status_now in (FAILED, QUEUED, PROCESSING, NEEDS_HUMAN):
+    status_now, stored = await run_in_threadpool(gateway.log.outcome, message_id)
+    if status_now not in (ANSWERED, IGNORED):
         return _twiml(_sorry(language))
-    replies = [
-        Reply(reply.text, reply.buttons)
-        for reply in await run_in_threadpool(gateway.log.replies_to, message_id)
-    ]
+    replies = [Reply(reply.text, reply.buttons) for reply in stored]
     if replies:
         language = guess_language(" ".join(reply.text for reply in replies))
     return _twiml(

@@ -3,17 +3,18 @@
 import asyncio
 import json
 import logging
+import re
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Request, status
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field, field_validator
 from starlette.concurrency import run_in_threadpool
 
-from channels.gateway import Gateway, InboundMessage, TurnTimeoutError
+from channels.gateway import Gateway, InboundMessage, TurnTimeoutError, storable
 from channels.log import MessageIdReusedError, UnknownConversationError
 from channels.rasa_client import RasaUnavailableError
 
@@ -147,15 +148,20 @@ async def stream_web_events(
     conversation_id: str,
     request: Request,
     gateway: GatewayDep,
-    last_event_id: Annotated[str | None, Header()] = None,
-    after: int = 0,
+    last_event_id: Annotated[str | None, Header(max_length=100)] = None,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> StreamingResponse:
     """Messages sent into the conversation later (by an agent), as server-sent
     events. Each event's id is the message id: a reconnecting browser sends
     `Last-Event-ID` and gets what it missed, then the live stream."""
-    if not await run_in_threadpool(gateway.log.exists, conversation_id):
+    conversation = await run_in_threadpool(
+        gateway.log.conversation, storable(conversation_id)
+    )
+    # Only web chat conversations: the id of an SMS or Telegram conversation
+    # is guessable, what is said in it is not anyone's to read.
+    if conversation is None or conversation.channel != "web":
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
-    if last_event_id and last_event_id.isdigit():
+    if last_event_id and re.fullmatch(r"[0-9]{1,12}", last_event_id):
         after = max(after, int(last_event_id))
 
     async def events() -> AsyncIterator[str]:

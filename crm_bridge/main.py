@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels import telegram, twilio_sms, twilio_voice, web
 from channels.coordination import make_coordinator
@@ -19,6 +20,38 @@ from crm_bridge import health
 from crm_bridge.api.main import API_V1_PREFIX, api_router
 from crm_bridge.core.config import Settings
 from crm_bridge.core.db import make_engine, make_session_factory
+
+# Webhook bodies and chat messages are a few kilobytes; a photo is fetched
+# by its URL, never posted here.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+class BodySizeLimit:
+    """Refuses a request body larger than ``max_bytes`` before it is read.
+
+    The size must be declared (Content-Length), as browsers, Twilio and
+    Telegram do; a body without one gets 411.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = dict(scope["headers"])
+            declared = headers.get(b"content-length")
+            refusal: tuple[int, str] | None = None
+            if declared is None:
+                if headers.get(b"transfer-encoding"):
+                    refusal = (411, "send the body with a Content-Length")
+            elif not declared.isdigit() or int(declared) > self.max_bytes:
+                refusal = (413, f"the body is larger than {self.max_bytes} bytes")
+            if refusal is not None:
+                response = JSONResponse({"detail": refusal[1]}, status_code=refusal[0])
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.gateway = gateway
+    app.add_middleware(BodySizeLimit)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router, prefix=API_V1_PREFIX)
     app.include_router(health.router)

@@ -36,6 +36,7 @@ from channels.log import (
     STALE_AFTER,
     ConversationLog,
     NewAttachment,
+    retry_after,
 )
 from channels.notices import notice
 from channels.rasa_client import RasaClient, Reply
@@ -128,7 +129,7 @@ def test_a_turn_that_failed_is_answered_by_a_later_sweep(
         failed = (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
         kept = log.inbound(receipt.message.id).text
         rasa.down = False
-        assert await gateway.sweep() == 1
+        assert await gateway.sweep(LATER()) == 1
         answered = (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
         await gateway.stop()
         return receipt.message.id, failed, kept, answered
@@ -148,6 +149,46 @@ def test_a_turn_that_failed_is_answered_by_a_later_sweep(
     ]
 
 
+def LATER() -> dt.datetime:  # noqa: N802 - reads as a moment
+    """Past every pause between tries of a failed turn."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+
+
+def test_a_failed_turn_waits_longer_after_each_try():
+    assert [retry_after(n).total_seconds() for n in range(1, 9)] == [
+        5,
+        10,
+        20,
+        40,
+        80,
+        160,
+        300,
+        300,
+    ]
+
+
+def test_a_failed_turn_is_not_tried_again_before_its_pause(
+    log: ConversationLog, rasa: FakeRasa, clean_db: Engine
+):
+    log.open_conversation("web-pause", "web")
+    rasa.down = True
+
+    async def scenario() -> tuple[int, int]:
+        gateway = make_gateway(log, rasa)
+        receipt = await gateway.receive(web_message("web-pause", "m-1", "hola"), False)
+        await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT)
+        soon = await gateway.sweep()
+        in_a_while = await gateway.sweep(
+            dt.datetime.now(dt.UTC) + dt.timedelta(seconds=6)
+        )
+        await asyncio.sleep(0.3)
+        await gateway.stop()
+        return soon, in_a_while
+
+    assert asyncio.run(scenario()) == (0, 1)
+    assert len(rasa.turns) == 2
+
+
 def test_messages_behind_a_failed_one_wait_for_it_and_keep_their_order(
     log: ConversationLog, rasa: FakeRasa, clean_db: Engine
 ):
@@ -164,7 +205,7 @@ def test_messages_behind_a_failed_one_wait_for_it_and_keep_their_order(
         await asyncio.sleep(0.3)
         waiting = log.status_of(second.message.id)
         rasa.down = False
-        await gateway.sweep()
+        await gateway.sweep(LATER())
         done = [
             (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
             for receipt in (first, second)
@@ -232,11 +273,11 @@ def test_after_max_attempts_the_person_is_told_and_a_human_takes_over(
         receipt = await gateway.receive(inbound)
         seen = [(await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]]
         for _ in range(MAX_ATTEMPTS - 1):
-            await gateway.sweep()
+            await gateway.sweep(LATER())
             seen.append(
                 (await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT))[0]
             )
-        assert await gateway.sweep() == 0
+        assert await gateway.sweep(LATER()) == 0
         await asyncio.sleep(0.3)
         await gateway.stop()
         return seen

@@ -785,3 +785,31 @@ def test_replies_to_one_chat_are_paced_a_second_apart(
         for earlier, later in itertools.pairwise(times)
     ]
     assert min(gaps) >= 0.9, gaps
+
+
+def group_update(group_id: int, user_id: int, text: str) -> dict[str, Any]:
+    update = text_update(user_id, text)
+    update["message"]["chat"] = {"id": group_id, "type": "group", "title": "Tienda"}
+    return update
+
+
+def test_in_a_group_the_bot_says_once_that_it_answers_privately(
+    telegram: TestClient,
+    rasa: ScriptedRasa,
+    fake_telegram: FakeTelegram,
+    clean_db: Engine,
+):
+    group = -100_777
+    post(telegram, group_update(group, CHAT, "la lavadora no va"))
+    fake_telegram.wait_for_messages(group, 1)
+    post(telegram, group_update(group, CHAT + 1, "y mi nevera tampoco"))
+    wait_until(
+        lambda: [(m.direction, m.status) for m in logged(clean_db, f"telegram-{group}")]
+        == [("in", "answered"), ("out", "sent"), ("in", "ignored")],
+        what="the group's two messages",
+    )
+    time.sleep(0.3)
+
+    [said] = fake_telegram.sent_messages(group)
+    assert said["text"] == notice("private_only", "es")
+    assert rasa.turns == []

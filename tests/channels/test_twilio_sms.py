@@ -442,6 +442,42 @@ def test_mms_media_is_fetched_with_the_account_s_credentials(
         assert (attachment.content, attachment.filename) == (b"GIF89a", "mms-ME42.gif")
 
 
+def test_every_photo_of_a_redelivered_mms_is_fetched_before_the_answer(
+    twilio_app: TestClient, fake_twilio: FakeTwilio, clean_db: Engine
+):
+    # Message and files are stored together: a redelivery racing the first
+    # delivery never starts the turn with some of the files missing.
+    media = [
+        (
+            fake_twilio.add_media(f"ME{index}", bytes([index]) * 50, "image/jpeg"),
+            "image/jpeg",
+        )
+        for index in range(10)
+    ]
+    params = text_in("", media=media)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda _: send_sms(twilio_app, params), range(20)))
+
+    fake_twilio.wait_for_messages(PERSON, 1)
+    wait_until(lambda: settled(clean_db), what="the turn")
+    with Session(clean_db) as session:
+        stored = session.scalars(select(Attachment)).all()
+    assert len(stored) == 10
+    assert all(attachment.sha256 for attachment in stored)
+    assert [fake_twilio.media_fetches(f"ME{index}") for index in range(10)] == [1] * 10
+
+
+def test_a_message_with_a_nul_character_is_kept_without_it(
+    twilio_app: TestClient, twilio_rasa: ScriptedRasa, clean_db: Engine
+):
+    answer = send_sms(twilio_app, text_in("hola\x00 la lavadora"))
+
+    assert answer.status_code == 200
+    wait_until(lambda: settled(clean_db), what="the turn")
+    assert [m.text for m in logged(clean_db, "in")] == ["hola la lavadora"]
+
+
 def test_an_mms_photo_that_cannot_be_fetched_asks_for_it_again(
     twilio_app: TestClient, fake_twilio: FakeTwilio, clean_db: Engine
 ):

@@ -488,3 +488,43 @@ def test_a_status_callback_signed_for_another_url_changes_nothing(
 
     assert answer.status_code == 403
     assert conversation(clean_db, call.conversation_id).closed_at is None
+
+
+def test_waiting_for_another_call_s_message_reads_nothing_out(
+    twilio_app: TestClient, twilio_rasa: ScriptedRasa, clean_db: Engine
+):
+    other = Call(twilio_app, caller="+34600999000")
+    other.ring()
+    [their_greeting] = [
+        m for m in messages(clean_db, other.conversation_id) if m.direction == "in"
+    ]
+    call = Call(twilio_app)
+    call.ring()
+
+    twiml = call._post(
+        f"{CALL_PATH}/wait?turn=0&message={their_greeting.id}&waits=1&lang=es",
+        gather_params(call.sid, from_=call.caller, to=TWILIO_NUMBER),
+    )
+
+    assert [child.tag for child in twiml] == ["Say", "Hangup"]
+    assert "echo" not in said(twiml)
+
+
+def test_an_old_gather_posted_again_with_other_words_is_asked_again(
+    twilio_app: TestClient, twilio_rasa: ScriptedRasa, clean_db: Engine
+):
+    call = Call(twilio_app)
+    first_gather = call.ring()
+    call.answer(speech="la lavadora no va")
+    call.answer(speech="no centrifuga")
+
+    # The first gather's action again, with different words: turn 1 is taken.
+    call.twiml = first_gather
+    twiml = call.answer(speech="otra cosa distinta")
+
+    assert said(gather(twiml)) == notice("voice_didnt_hear", "es")
+    assert int(action_query(twiml)["turn"]) >= 2
+    assert said_to_rasa(twilio_rasa) == ["/greet", "la lavadora no va", "no centrifuga"]
+    # The caller's next answer is a new turn, not refused again.
+    call.answer(speech="la puerta no abre")
+    assert said_to_rasa(twilio_rasa)[-1] == "la puerta no abre"

@@ -264,3 +264,41 @@ def test_health_reports_each_dependency(web: TestClient, rasa: FakeRasa):
     # The fake Rasa answers POSTs only, and no action server listens there.
     assert body["checks"]["action_server"]["status"] == "down"
     assert answer.status_code == 503 and body["status"] == "degraded"
+
+
+def test_web_chat_cannot_post_into_or_read_another_channel_s_conversation(
+    web: TestClient, rasa: FakeRasa, clean_db: Engine
+):
+    # SMS and Telegram conversation ids are guessable (the phone number, the
+    # chat id): web chat must not reach them.
+    web.app.state.gateway.log.open_conversation(
+        "sms-34612345222", "sms", "+34612345222"
+    )
+
+    posted = send(web, "sms-34612345222", "cancela mi reclamacion")
+    events = web.get("/channels/web/conversations/sms-34612345222/events")
+
+    assert posted.status_code == 404
+    assert events.status_code == 404
+    assert rasa.turns == []
+    assert logged(clean_db, "sms-34612345222") == []
+
+
+def test_a_body_larger_than_a_megabyte_is_refused_before_it_is_read(
+    web: TestClient, conversation_id: str
+):
+    answer = web.post(
+        "/channels/web/messages",
+        content=b'{"text": "' + b"a" * (1024 * 1024 + 1) + b'"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert answer.status_code == 413
+
+
+def test_an_event_position_out_of_range_is_a_422(web: TestClient, conversation_id: str):
+    too_far = web.get(
+        f"/channels/web/conversations/{conversation_id}/events",
+        params={"after": 2**40},
+    )
+    assert too_far.status_code == 422
