@@ -52,6 +52,8 @@ SEEN_TTL_SECONDS = 24 * 3600
 # How long one conversation's lock may be held by a process that died.
 LOCK_TIMEOUT_SECONDS = 120
 SWEEP_INTERVAL_SECONDS = 5.0
+# How long the files of one message may take to download, all together.
+MEDIA_SECONDS = 45.0
 
 ButtonList = list[dict[str, str]]
 
@@ -532,9 +534,15 @@ class Gateway:
         pending = await run_in_threadpool(self.log.media_to_fetch, message.id)
         if adapter is None:
             return notice("photo_failed", message.language)
+        deadline = asyncio.get_running_loop().time() + MEDIA_SECONDS
         for attachment_id, source, _content_type in pending:
             try:
-                content = await adapter.fetch_media(source)
+                # All the files of one message within one bound: the turn
+                # must end well before it counts as interrupted.
+                remaining = deadline - asyncio.get_running_loop().time()
+                content = await asyncio.wait_for(
+                    adapter.fetch_media(source), max(remaining, 0.1)
+                )
             except Exception as error:  # noqa: BLE001 - any platform failure
                 logger.warning("could not fetch %s: %r", source, error)
                 return notice("photo_failed", message.language)
