@@ -600,7 +600,14 @@ class Gateway:
                 await self._sweeper
         pending = list(self._tasks)
         if pending:
-            await asyncio.wait(pending, timeout=10)
+            _, unfinished = await asyncio.wait(pending, timeout=10)
+            # What is still running is cancelled and awaited: its messages
+            # stay queued or processing in the log, and the next start's
+            # sweep answers them.
+            for task in unfinished:
+                task.cancel()
+            if unfinished:
+                await asyncio.wait(unfinished, timeout=5)
         await self._rasa.close()
         await self.coordinator.close()
 

@@ -230,7 +230,11 @@ def test_messages_of_one_conversation_are_answered_one_at_a_time_in_order(
 
     async def scenario() -> list[httpx.Response]:
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        # The app's lifespan too: its shutdown waits for the turns under way.
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=transport, base_url="http://t") as c,
+        ):
             cid = (await c.post("/channels/web/conversations")).json()
             cid = cid["conversation_id"]
 
@@ -247,10 +251,7 @@ def test_messages_of_one_conversation_are_answered_one_at_a_time_in_order(
 
             return await asyncio.gather(*(post(index) for index in range(4)))
 
-    try:
-        answers = asyncio.run(scenario())
-    finally:
-        app.state.engine.dispose()
+    answers = asyncio.run(scenario())
 
     assert [a.status_code for a in answers] == [200] * 4
     assert [turn["message"] for turn in rasa.turns] == ["m0", "m1", "m2", "m3"]
