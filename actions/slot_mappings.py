@@ -40,7 +40,12 @@ class ValidateSlotMappings(ValidationAction):
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         if intent != "report_fault" or tracker.active_loop.get("name"):
             return {}
-        return {"fault_description": tracker.latest_message.get("text")}
+        text = tracker.latest_message.get("text") or ""
+        if text.startswith("/"):
+            # An intent sent as such ("/report_fault" from a button or a
+            # link) describes no fault.
+            return {}
+        return {"fault_description": text}
 
     async def extract_language(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

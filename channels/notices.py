@@ -31,7 +31,7 @@ NOTICES: dict[str, dict[str, str]] = {
         "en": "I only answer in private chats. Please write to me directly.",
     },
     "sms_stopped": {
-        "es": "No recibirá más mensajes de este número. Envíe START para volver.",
+        "es": "No recibirá más mensajes de este número. Envíe ALTA para volver.",
         "en": "You won't get any more messages from this number. Send START "
         "to come back.",
     },
@@ -40,10 +40,10 @@ NOTICES: dict[str, dict[str, str]] = {
         "en": "Welcome back. How can I help?",
     },
     "sms_help": {
-        "es": "Asistente posventa: escriba su consulta (garantía, reparación, "
-        "pedidos). Envíe STOP para no recibir más mensajes.",
-        "en": "After-sales assistant: type your question (warranty, repairs, "
-        "orders). Send STOP to get no more messages.",
+        "es": "Asistente posventa: escriba su consulta sobre la garantía o la "
+        "reparación de su aparato. Envíe BAJA para no recibir más mensajes.",
+        "en": "After-sales assistant: type your question about the warranty or "
+        "the repair of your appliance. Send STOP to get no more messages.",
     },
     "too_long": {
         "es": "Su mensaje es muy largo y lo he guardado tal cual. ¿Me cuenta en "

@@ -59,13 +59,10 @@ MAX_TURN_TEXT = 2000
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
 MEDIA_SECONDS = 30.0
 # Deep links (t.me/<bot>?start=<payload>) printed on warranty cards and in
-# shops start the matching conversation.
-START_PAYLOADS = {
-    "warranty": "/report_fault",
-    "garantia": "/report_fault",
-    "claim": "/report_fault",
-    "reclamacion": "/report_fault",
-}
+# shops: every one opens with the greeting, which asks what is wrong; the
+# payload names the language of the card ("en", "es") or a campaign, kept
+# in the log.
+START_LANGUAGES = {"es": "es", "en": "en", "garantia": "es", "warranty": "en"}
 
 # Update fields that carry something a person sent.
 PERSON_CONTENT = {"message", "edited_message", "callback_query"}
@@ -211,6 +208,7 @@ def _from_message(update: Update, message: Message, edited: bool) -> InboundMess
     user = message.from_user
     text = message.text or message.caption or ""
     kind = "edited" if edited else "text"
+    language = _language(user.language_code if user else None)
     media: tuple[MediaRef, ...] = ()
     if message.chat.type != "private":
         # A group mixes people: whose claim, whose phone? The bot answers
@@ -235,7 +233,9 @@ def _from_message(update: Update, message: Message, edited: bool) -> InboundMess
         text = message.contact.phone_number
     elif text.startswith("/start"):
         payload = text.removeprefix("/start").strip().lower()
-        text = START_PAYLOADS.get(payload, "/greet")
+        language = START_LANGUAGES.get(payload, language)
+        logger.info("telegram chat %s started from link %r", message.chat.id, payload)
+        text = "/greet"
         kind = "command"
     elif not text:
         # Stickers, voice notes, locations, polls…: answered politely.
@@ -251,7 +251,7 @@ def _from_message(update: Update, message: Message, edited: bool) -> InboundMess
         text=text,
         kind=kind,
         media=media,
-        language_hint=_language(user.language_code if user else None),
+        language_hint=language,
         sender_name=user.full_name if user else None,
         sender_phone=message.contact.phone_number if kind == "contact" else None,
     )

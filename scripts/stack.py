@@ -11,6 +11,7 @@ Usage: python scripts/stack.py [--model models/ipsm.tar.gz]
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,6 +23,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
 SERVICES_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def dotenv_settings() -> dict[str, str]:
+    """The settings in ./.env, which the services app reads too."""
+    from dotenv import dotenv_values
+
+    path = ROOT / ".env"
+    if not path.exists():
+        return {}
+    return {key: value for key, value in dotenv_values(path).items() if value}
 
 
 @dataclass
@@ -73,7 +84,12 @@ class Stack:
             "ACTION_SERVER_URL": config.url(config.actions_port),
             "ACTION_ENDPOINT_URL": f"{config.url(config.actions_port)}/webhook",
             "RASA_TRACKER_DB": str(Path(config.tracker_db).resolve()),
-            "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", config.services_url),
+            # The address the platforms sign their requests for: as set (in
+            # the environment or .env), else where the services listen.
+            "PUBLIC_BASE_URL": os.environ.get(
+                "PUBLIC_BASE_URL",
+                dotenv_settings().get("PUBLIC_BASE_URL") or config.services_url,
+            ),
             "PYTHONPATH": str(ROOT),
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             **config.extra_env,
@@ -136,8 +152,22 @@ class Stack:
         ]
 
     def start(self, timeout: float = 240.0) -> None:
-        """Starts every process and waits until each answers its health check."""
+        """Starts every process and waits until each answers its health check.
+
+        Raises:
+            RuntimeError: a port is taken, or a process exited.
+        """
         config = self.config
+        for variable, port in (
+            ("SERVICES_PORT", config.services_port),
+            ("RASA_PORT", config.rasa_port),
+            ("ACTIONS_PORT", config.actions_port),
+        ):
+            if _port_taken(config.host, port):
+                raise RuntimeError(
+                    f"port {port} is in use (another `make run`?); stop it or "
+                    f"choose another with {variable}=<port> make run"
+                )
         config.log_dir.mkdir(parents=True, exist_ok=True)
         Path(config.tracker_db).resolve().parent.mkdir(parents=True, exist_ok=True)
         for name, command, health_url in self.processes():
@@ -208,6 +238,16 @@ class Stack:
         raise TimeoutError(f"{process.name} did not become healthy in time")
 
 
+def _port_taken(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 TWILIO_VARIABLES = ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_PHONE_NUMBER")
 TELEGRAM_VARIABLES = ("TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET")
 
@@ -254,12 +294,16 @@ def main() -> int:
         "(loading the model takes about 30 s)…",
         flush=True,
     )
-    stack.start()
+    try:
+        stack.start()
+    except RuntimeError as error:
+        print(f"!! {error}", flush=True)
+        return 1
     print(
         f"\n  Web chat:    {config.services_url}/chat\n"
         f"  CRM API:     {config.services_url}/docs\n"
         f"  Health:      {config.services_url}/health\n"
-        f"{channel_lines(stack.environment())}"
+        f"{channel_lines({**dotenv_settings(), **stack.environment()})}"
         f"  Logs:        {config.log_dir}/\n\n"
         "Press Ctrl-C to stop everything.",
         flush=True,

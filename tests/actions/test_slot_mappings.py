@@ -103,3 +103,18 @@ async def test_an_answer_inside_the_form_never_replaces_the_fault() -> None:
     )
 
     assert extracted == {}
+
+
+async def test_an_intent_sent_as_such_is_no_fault() -> None:
+    # A button or a link sends "/report_fault": nothing was said of the fault.
+    event = user_event("/report_fault")
+    event["parse_data"]["intent"] = {"name": "report_fault", "confidence": 1.0}
+    tracker = make_tracker({}, events=[event])
+    tracker.latest_message = {**event["parse_data"], "text": "/report_fault"}
+    tracker.active_loop = {}
+
+    extracted = await ValidateSlotMappings().extract_fault_description(
+        CollectingDispatcher(), tracker, {}
+    )
+
+    assert extracted == {}

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -49,7 +50,9 @@ from tests.conftest import TEST_SERVICE_TOKEN, make_settings
 from tests.fakes.server import BackgroundServer
 from tests.fakes.telegram_api import FakeTelegram
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Database 15 of the machine's Redis; keys carry a random prefix.
+_REDIS_SERVER = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379"))
+TEST_REDIS_URL = f"redis://{_REDIS_SERVER.hostname}:{_REDIS_SERVER.port or 6379}/15"
 AUTH = {"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"}
 CHAT = 5_551_234
 TURN_TIMEOUT = 8.0

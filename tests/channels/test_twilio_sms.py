@@ -492,7 +492,7 @@ def test_an_mms_photo_that_cannot_be_fetched_asks_for_it_again(
 # -- keywords -------------------------------------------------------------------------
 
 
-STOPPED_ES = "No recibira mas mensajes de este numero. Envie START para volver."
+STOPPED_ES = "No recibira mas mensajes de este numero. Envie ALTA para volver."
 STOPPED_EN = (
     "You won't get any more messages from this number. Send START to come back."
 )
@@ -549,8 +549,8 @@ def test_start_after_stop_brings_the_conversation_back(
 @pytest.mark.parametrize(
     ("keyword", "opening"),
     [
-        ("HELP", "After-sales assistant: type your question"),
-        ("ayuda", "Asistente posventa: escriba su consulta"),
+        ("HELP", "After-sales assistant: type your question about"),
+        ("ayuda", "Asistente posventa: escriba su consulta sobre"),
         ("Info", "After-sales assistant: type your question"),
     ],
 )
@@ -565,7 +565,8 @@ def test_help_is_answered_without_rasa(
 
     [sent] = fake_twilio.wait_for_messages(PERSON, 1)
     assert sent.body.startswith(opening)
-    assert "STOP" in sent.body
+    # How to stop, with the keyword of the language of the message.
+    assert "STOP" in sent.body or "BAJA" in sent.body
     assert twilio_rasa.turns == []
 
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
@@ -24,8 +25,10 @@ from tests.fakes.twilio_webhooks import TEST_ACCOUNT_SID, TEST_AUTH_TOKEN
 ASSISTANT_NUMBER = "+34900123456"
 TELEGRAM_SECRET = "e2e-webhook-secret"
 CRM_SERVICE_TOKEN = "e2e-service-token"
-# Redis database 14 is this suite's; keys carry random ids and expire.
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
+# The machine's Redis: database 14 for the services (keys carry random ids
+# and expire), 0 and 1 for Rasa, as bot/endpoints.production.yml says.
+REDIS_SERVER = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379"))
+REDIS_URL = f"redis://{REDIS_SERVER.hostname}:{REDIS_SERVER.port or 6379}/14"
 
 DEFAULT_TEST_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
@@ -101,8 +104,8 @@ def stack(
         endpoints="bot/endpoints.production.yml",
         extra_env={
             "CRM_SERVICE_TOKEN": CRM_SERVICE_TOKEN,
-            "REDIS_HOST": "127.0.0.1",
-            "REDIS_PORT": "6379",
+            "REDIS_HOST": REDIS_SERVER.hostname or "127.0.0.1",
+            "REDIS_PORT": str(REDIS_SERVER.port or 6379),
             # Every channel on, pointed at the loopback fakes of the platforms,
             # and Redis for the services' coordination, as in production.
             "TWILIO_ACCOUNT_SID": TEST_ACCOUNT_SID,
