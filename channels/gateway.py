@@ -152,6 +152,8 @@ class Gateway:
         self._adapters: dict[str, ChannelAdapter] = dict(adapters or {})
         self._finished: dict[int, asyncio.Event] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._working: set[str] = set()
+        self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
 
     def add_adapter(self, adapter: ChannelAdapter) -> None:
@@ -402,9 +404,31 @@ class Gateway:
     # -- turns --------------------------------------------------------------------
 
     def _schedule(self, conversation_id: str) -> None:
-        task = asyncio.create_task(self._drain(conversation_id))
+        """Runs the conversation's waiting turns, once per process at a time.
+
+        A conversation already being worked on here is only marked to be
+        looked at again before its worker stops, so fifty redeliveries or a
+        sweep every few seconds never pile up waiting workers.
+        """
+        if conversation_id in self._working:
+            self._again.add(conversation_id)
+            return
+        self._working.add(conversation_id)
+        task = asyncio.create_task(self._work_on(conversation_id))
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+
+    async def _work_on(self, conversation_id: str) -> None:
+        try:
+            while True:
+                self._again.discard(conversation_id)
+                await self._drain(conversation_id)
+                # Nothing awaits between this check and leaving the set: a
+                # message scheduled meanwhile has set the mark before it.
+                if conversation_id not in self._again:
+                    return
+        finally:
+            self._working.discard(conversation_id)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
