@@ -63,12 +63,13 @@ def test_sms_claim_en(sms: SmsPhone, stack_db: Engine):
 
 def test_sms_stop_silences_the_number(sms: SmsPhone, twilio_api):
     sms.text("hola")
-    assert "START" in sms.text("STOP")
+    # The conversation is in Spanish: the confirmation too, with its keyword.
+    assert "Envie ALTA para volver" in sms.text("STOP")
     sent = len(twilio_api.messages_to(sms.number))
 
     assert sms.text("la lavadora no va") == ""
     assert len(twilio_api.messages_to(sms.number)) == sent
-    assert "ayudarle" in sms.text("START")
+    assert "ayudarle" in sms.text("ALTA")
 
 
 def test_voice_claim_es_with_speech_and_keypad(call_from, stack_db: Engine):
