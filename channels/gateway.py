@@ -151,6 +151,8 @@ class Gateway:
         self._rasa = rasa
         self._adapters: dict[str, ChannelAdapter] = dict(adapters or {})
         self._finished: dict[int, asyncio.Event] = {}
+        # Answers of turns run here, for the request waiting for them.
+        self._outcomes: dict[int, tuple[str, list[StoredOutbound]]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._working: set[str] = set()
         self._again: set[str] = set()
@@ -268,11 +270,15 @@ class Gateway:
                     await asyncio.wait_for(
                         event.wait(), max(0.0, min(deadline - loop.time(), 0.5))
                     )
+                known = self._outcomes.pop(message_id, None)
+                if known is not None:
+                    return known
                 status, replies = await run_in_threadpool(self.log.outcome, message_id)
                 if status not in (QUEUED, PROCESSING) or loop.time() >= deadline:
                     return status, replies
         finally:
             self._finished.pop(message_id, None)
+            self._outcomes.pop(message_id, None)
 
     async def converse(
         self, inbound: InboundMessage, timeout: float, create: bool = False
@@ -480,13 +486,16 @@ class Gateway:
                 return False
             replies = [Reply(notice("gave_up", message.language))]
             status = NEEDS_HUMAN
-        await run_in_threadpool(
+        stored = await run_in_threadpool(
             self.log.finish_turn,
             message,
             [(reply.text, reply.buttons) for reply in replies],
             inline,
             status,
         )
+        if message.id in self._finished:
+            # Someone here waits for this answer: hand it over as written.
+            self._outcomes[message.id] = (status, stored)
         if not inline:
             await self._deliver_pending(message.conversation_id)
         if message.kind == "opt_out":

@@ -7,6 +7,7 @@ sweep finds it. Outbound messages are written before they are sent and carry
 the platform's id once they are.
 """
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -353,9 +354,9 @@ class ConversationLog:
         marked processing (one more attempt) in the same transaction; what is
         returned is how it was before.
         """
-        with self._sessions.begin() as session:
-            message = session.scalar(
-                select(ConversationMessage)
+        with self._sessions() as session:
+            oldest = session.execute(
+                select(ConversationMessage.id, ConversationMessage.status)
                 .where(
                     ConversationMessage.conversation_id == conversation_id,
                     ConversationMessage.direction == "in",
@@ -363,14 +364,13 @@ class ConversationLog:
                 )
                 .order_by(ConversationMessage.id)
                 .limit(1)
-            )
-            if message is None or message.status != QUEUED:
+            ).first()
+            if oldest is None or oldest.status != QUEUED:
                 return None
-            before = self._inbound(session, message)
             claimed = session.execute(
                 update(ConversationMessage)
                 .where(
-                    ConversationMessage.id == message.id,
+                    ConversationMessage.id == oldest.id,
                     ConversationMessage.status == QUEUED,
                 )
                 .values(
@@ -379,7 +379,14 @@ class ConversationLog:
                     error=None,
                 )
             )
-            return before if claimed.rowcount == 1 else None
+            if claimed.rowcount != 1:
+                session.rollback()
+                return None
+            now = self._inbound(
+                session, session.get_one(ConversationMessage, oldest.id)
+            )
+            session.commit()
+            return dataclasses.replace(now, status=QUEUED, attempts=now.attempts - 1)
 
     def outcome(self, message_id: int) -> tuple[str, list[StoredOutbound]]:
         """The message's state and, once answered, its replies."""
@@ -424,12 +431,16 @@ class ConversationLog:
     def _inbound(session: Session, message: ConversationMessage) -> StoredInbound:
         conversation = session.get_one(Conversation, message.conversation_id)
         contact = conversation.contact
-        media = [
-            {"id": str(row.id), "content_type": row.content_type}
-            for row in session.scalars(
-                select(Attachment).where(Attachment.message_id == message.id)
-            )
-        ]
+        media = (
+            [
+                {"id": str(row.id), "content_type": row.content_type}
+                for row in session.scalars(
+                    select(Attachment).where(Attachment.message_id == message.id)
+                )
+            ]
+            if message.kind == "photo"
+            else []
+        )
         return StoredInbound(
             id=message.id,
             conversation_id=message.conversation_id,
@@ -452,11 +463,12 @@ class ConversationLog:
         replies: list[tuple[str, list[dict[str, str]]]],
         delivered_inline: bool,
         status: str = ANSWERED,
-    ) -> list[int]:
+    ) -> list[StoredOutbound]:
         """Writes the replies and closes the turn, in one transaction.
 
         Replies that go back in the HTTP response (web, voice) are sent by
         then; the others wait as pending for the channel to send them.
+        Returns the replies as stored.
         """
         with self._sessions.begin() as session:
             rows = [
@@ -477,7 +489,20 @@ class ConversationLog:
                 .values(status=status)
             )
             session.flush()
-            return [row.id for row in rows]
+            return [
+                StoredOutbound(
+                    id=row.id,
+                    conversation_id=inbound.conversation_id,
+                    channel=inbound.channel,
+                    address=inbound.address,
+                    text=row.text,
+                    buttons=row.buttons or [],
+                    status=row.status,
+                    platform_message_id=None,
+                    reply_to_id=inbound.id,
+                )
+                for row in rows
+            ]
 
     def fail_turn(self, message_id: int, reason: str, give_up: bool) -> None:
         with self._sessions.begin() as session:
