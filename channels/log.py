@@ -44,6 +44,11 @@ FIRST_RETRY_AFTER = dt.timedelta(seconds=5)
 LONGEST_RETRY_AFTER = dt.timedelta(minutes=5)
 
 
+# A message queued (or a reply pending) this long was not picked up by the
+# process that stored it: the sweep starts it.
+LEFT_BEHIND_AFTER = dt.timedelta(seconds=2)
+
+
 def retry_after(attempts: int) -> dt.timedelta:
     """How long a message that failed ``attempts`` times waits for the next."""
     return min(FIRST_RETRY_AFTER * 2 ** max(0, attempts - 1), LONGEST_RETRY_AFTER)
@@ -578,57 +583,57 @@ class ConversationLog:
 
     def conversations_to_sweep(self, now: dt.datetime | None = None) -> list[str]:
         """Conversations with a message left behind: queued and not picked up,
-        failed and due for another try, or stuck in a turn that crashed."""
+        failed and due for another try, stuck in a turn that crashed, or a
+        reply not sent yet.
+
+        It only reads unless something is due, so a sweep every few seconds
+        costs the turns under way nothing.
+        """
         now = now or dt.datetime.now(dt.UTC)
-        with self._sessions.begin() as session:
+        with self._sessions() as session:
             stale = _naive_if_sqlite(session, now - STALE_AFTER)
-            session.execute(
-                update(ConversationMessage)
-                .where(
-                    ConversationMessage.direction == "in",
-                    ConversationMessage.status == PROCESSING,
-                    ConversationMessage.updated_at < stale,
-                )
-                .values(status=QUEUED)
-            )
-            failed = session.execute(
+            left_behind = _naive_if_sqlite(session, now - LEFT_BEHIND_AFTER)
+            candidates = session.execute(
                 select(
                     ConversationMessage.id,
+                    ConversationMessage.conversation_id,
+                    ConversationMessage.status,
                     ConversationMessage.attempts,
                     ConversationMessage.updated_at,
                 ).where(
-                    ConversationMessage.direction == "in",
-                    ConversationMessage.status == FAILED,
-                    ConversationMessage.attempts < MAX_ATTEMPTS,
+                    or_(
+                        ConversationMessage.status.in_((FAILED, PENDING, QUEUED)),
+                        (ConversationMessage.status == PROCESSING)
+                        & (ConversationMessage.updated_at < stale),
+                    )
                 )
             ).all()
+            stuck = [row for row in candidates if row.status == PROCESSING]
             due = [
-                row.id
-                for row in failed
-                if row.updated_at
+                row
+                for row in candidates
+                if row.status == FAILED
+                and row.attempts < MAX_ATTEMPTS
+                and row.updated_at
                 <= _naive_if_sqlite(session, now - retry_after(row.attempts))
             ]
-            if due:
-                session.execute(
-                    update(ConversationMessage)
-                    .where(
-                        ConversationMessage.id.in_(due),
-                        ConversationMessage.status == FAILED,
-                    )
-                    .values(status=QUEUED)
-                )
-            return list(
-                session.scalars(
-                    select(ConversationMessage.conversation_id)
-                    .where(
-                        or_(
-                            ConversationMessage.status == QUEUED,
-                            ConversationMessage.status == PENDING,
+            for rows, status in ((stuck, PROCESSING), (due, FAILED)):
+                if rows:
+                    session.execute(
+                        update(ConversationMessage)
+                        .where(
+                            ConversationMessage.id.in_([row.id for row in rows]),
+                            ConversationMessage.status == status,
                         )
+                        .values(status=QUEUED)
                     )
-                    .distinct()
-                )
-            )
+            session.commit()
+            waiting = {
+                row.conversation_id
+                for row in candidates
+                if row.status in (QUEUED, PENDING) and row.updated_at < left_behind
+            }
+            return sorted(waiting | {row.conversation_id for row in stuck + due})
 
     # -- outbound ---------------------------------------------------------------
 

@@ -1,5 +1,6 @@
 """Fixtures shared by the channel tests."""
 
+import datetime as dt
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -111,3 +112,8 @@ def wait_until(
             raise AssertionError(f"{what} not met within {timeout}s")
         time.sleep(0.02)
     return result
+
+
+def a_minute_later() -> dt.datetime:
+    """A sweep's "now" past the pause before a message counts as left behind."""
+    return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)

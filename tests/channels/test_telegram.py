@@ -30,7 +30,7 @@ from crm_bridge.models import (
     ConversationMessage,
     Customer,
 )
-from tests.channels.conftest import ScriptedRasa, wait_until
+from tests.channels.conftest import ScriptedRasa, a_minute_later, wait_until
 from tests.conftest import make_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_updates import (
@@ -249,7 +249,7 @@ def test_every_reply_of_a_turn_is_sent_once_and_logged_sent(
     sent = fake_telegram.wait_for_messages(CHAT, 2)
     wait_until(lambda: rasa.turns, what="the turn")
     time.sleep(0.5)
-    telegram.portal.call(gateway.sweep)  # type: ignore[union-attr]
+    telegram.portal.call(gateway.sweep, a_minute_later())  # type: ignore[union-attr]
     time.sleep(1.5)
 
     assert len(fake_telegram.calls("sendMessage")) == 2
@@ -650,7 +650,7 @@ def test_a_retried_turn_does_not_repeat_the_replies_already_sent(
     fake_telegram.rate_limit_next(retry_after=1, count=3)
     wait_until(lambda: len(fake_telegram.calls("sendMessage")) == 4, timeout=8)
     time.sleep(0.3)
-    telegram.portal.call(gateway.sweep)  # type: ignore[union-attr]
+    telegram.portal.call(gateway.sweep, a_minute_later())  # type: ignore[union-attr]
     time.sleep(1.5)
 
     assert [m["text"] for m in fake_telegram.sent_messages(CHAT)] == [

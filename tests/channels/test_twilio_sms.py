@@ -33,6 +33,7 @@ from tests.channels.conftest import (
     TWILIO_NUMBER,
     TWILIO_PUBLIC_BASE_URL,
     ScriptedRasa,
+    a_minute_later,
     post_signed,
     wait_until,
 )
@@ -162,7 +163,10 @@ def test_the_replies_of_a_turn_go_out_once_in_one_sms(
         lambda: {m.status for m in logged(clean_db, "out")} == {"sent"},
         what="both replies marked sent",
     )
-    assert twilio_app.portal.call(twilio_app.app.state.gateway.sweep) == 0
+    assert (
+        twilio_app.portal.call(twilio_app.app.state.gateway.sweep, a_minute_later())
+        == 0
+    )
     time.sleep(0.3)
     assert len(fake_twilio.messages) == 1
 
@@ -614,7 +618,7 @@ def test_a_twilio_outage_keeps_the_reply_pending_until_a_sweep_sends_it(
     assert "500" in (replies[0].error or "")
     assert fake_twilio.messages == []
 
-    swept = twilio_app.portal.call(twilio_app.app.state.gateway.sweep)
+    swept = twilio_app.portal.call(twilio_app.app.state.gateway.sweep, a_minute_later())
 
     assert swept == 1
     [sent] = fake_twilio.wait_for_messages(PERSON, 1)
