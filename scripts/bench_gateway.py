@@ -8,7 +8,7 @@ each concurrency level.
 
 Needs the assistant running (`make run` in another terminal), then:
 
-    .venv/bin/python scripts/bench_gateway.py [--rounds 10] [--concurrency 1 8]
+    .venv/bin/python scripts/bench_gateway.py [--turns 400] [--concurrency 1 8]
 """
 
 import argparse
@@ -88,7 +88,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def run(services: str, rasa: str, rounds: int, concurrency: int) -> None:
+async def run(services: str, rasa: str, turns: int, concurrency: int) -> None:
+    # Enough conversations for a p95 that is more than its few slowest turns.
+    rounds = max(1, -(-turns // (len(TURNS) * concurrency)))
     results: dict[str, list[float]] = {"gateway": [], "rasa": []}
     limits = httpx.Limits(max_connections=concurrency * 2)
     async with httpx.AsyncClient(timeout=60, limits=limits) as client:
@@ -124,11 +126,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--services-url", default="http://127.0.0.1:8000")
     parser.add_argument("--rasa-url", default="http://127.0.0.1:5005")
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument(
+        "--turns", type=int, default=400, help="turns per path at each concurrency"
+    )
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
     args = parser.parse_args()
     for concurrency in args.concurrency:
-        asyncio.run(run(args.services_url, args.rasa_url, args.rounds, concurrency))
+        asyncio.run(run(args.services_url, args.rasa_url, args.turns, concurrency))
 
 
 if __name__ == "__main__":
