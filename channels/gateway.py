@@ -135,6 +135,10 @@ class Receipt:
 class TurnTimeoutError(Exception):
     """The turn did not finish within the time the caller could wait."""
 
+    def __init__(self, platform_message_id: str, message_id: int) -> None:
+        super().__init__(platform_message_id)
+        self.message_id = message_id
+
 
 class Gateway:
     """Receives, answers and delivers messages for every channel."""
@@ -297,7 +301,7 @@ class Gateway:
                 f"the turn of message {inbound.platform_message_id} failed"
             )
         if status in (QUEUED, PROCESSING):
-            raise TurnTimeoutError(inbound.platform_message_id)
+            raise TurnTimeoutError(inbound.platform_message_id, receipt.message.id)
         return receipt.message, replies
 
     # -- out --------------------------------------------------------------------

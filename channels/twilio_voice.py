@@ -248,9 +248,8 @@ async def _turn(
                 request, last, language, notice("voice_didnt_hear", language), 0, None
             )
         )
-    except TurnTimeoutError:
-        receipt = await gateway.receive(inbound)
-        return _twiml(_hold(request, language, turn, receipt.message.id, 1))
+    except TurnTimeoutError as slow:
+        return _twiml(_hold(request, language, turn, slow.message_id, 1))
     except RasaUnavailableError:
         logger.error("call %s: the assistant failed turn %s", call_sid, turn)
         return _twiml(_sorry(language))
