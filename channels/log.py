@@ -409,22 +409,6 @@ class ConversationLog:
             )
             return status, [self._outbound(session, row) for row in rows]
 
-    def start_turn(self, message_id: int) -> bool:
-        with self._sessions.begin() as session:
-            started = session.execute(
-                update(ConversationMessage)
-                .where(
-                    ConversationMessage.id == message_id,
-                    ConversationMessage.status == QUEUED,
-                )
-                .values(
-                    status=PROCESSING,
-                    attempts=ConversationMessage.attempts + 1,
-                    error=None,
-                )
-            )
-            return started.rowcount == 1
-
     def inbound(self, message_id: int) -> StoredInbound | None:
         with self._sessions() as session:
             message = session.get(ConversationMessage, message_id)
