@@ -4,31 +4,17 @@ The text goes to the person on the conversation's own channel: an SMS, a
 Telegram message, the web chat's event stream.
 """
 
-from typing import Annotated
+from fastapi import APIRouter, HTTPException, status
+from pydantic import BaseModel, Field
 
-from fastapi import APIRouter, Depends, HTTPException, Request, status
-from pydantic import BaseModel, Field, field_validator
-
-from channels.gateway import Gateway
 from channels.log import UnknownConversationError
+from channels.web import GatewayDep, NonBlankText
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
 
 
-def get_gateway(request: Request) -> Gateway:
-    return request.app.state.gateway
-
-
 class PushCreate(BaseModel):
-    text: str = Field(max_length=4000)
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        text = text.strip()
-        if not text:
-            raise ValueError("text must not be empty")
-        return text
+    text: NonBlankText = Field(max_length=4000)
 
 
 class PushPublic(BaseModel):
@@ -44,7 +30,7 @@ class PushPublic(BaseModel):
 async def create_conversation_message(
     conversation_id: str,
     body: PushCreate,
-    gateway: Annotated[Gateway, Depends(get_gateway)],
+    gateway: GatewayDep,
 ) -> PushPublic:
     """Queues a message to the person in this conversation.
 

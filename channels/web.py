@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from channels.gateway import Gateway, InboundMessage, TurnTimeoutError, storable
@@ -44,19 +44,22 @@ class ConversationPublic(BaseModel):
     conversation_id: str
 
 
+def _not_blank(text: str) -> str:
+    text = text.strip()
+    if not text:
+        raise ValueError("text must not be empty")
+    return text
+
+
+# A message's text: surrounding spaces dropped, and something must be left.
+NonBlankText = Annotated[str, AfterValidator(_not_blank)]
+
+
 class WebMessageCreate(BaseModel):
     conversation_id: str = Field(min_length=1, max_length=64)
     message_id: str = Field(min_length=1, max_length=100)
-    text: str = Field(max_length=MAX_TEXT_LENGTH)
+    text: NonBlankText = Field(max_length=MAX_TEXT_LENGTH)
     language: Literal["es", "en"] | None = None
-
-    @field_validator("text")
-    @classmethod
-    def _not_blank(cls, text: str) -> str:
-        text = text.strip()
-        if not text:
-            raise ValueError("text must not be empty")
-        return text
 
 
 # How long the page's request waits for the assistant's answer.
