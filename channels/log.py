@@ -142,6 +142,22 @@ def phone_or_none(value: str | None) -> str | None:
     return None
 
 
+def _stored_outbound(
+    row: ConversationMessage, channel: str, address: str | None
+) -> StoredOutbound:
+    return StoredOutbound(
+        id=row.id,
+        conversation_id=row.conversation_id,
+        channel=channel,
+        address=address,
+        text=row.text,
+        buttons=row.buttons or [],
+        status=row.status,
+        platform_message_id=row.platform_message_id,
+        reply_to_id=row.reply_to_id,
+    )
+
+
 def _naive_if_sqlite(session: Session, moment: dt.datetime) -> dt.datetime:
     # SQLite keeps CURRENT_TIMESTAMP as naive UTC text.
     if session.get_bind().dialect.name == "sqlite":
@@ -479,18 +495,7 @@ class ConversationLog:
             )
             session.flush()
             return [
-                StoredOutbound(
-                    id=row.id,
-                    conversation_id=inbound.conversation_id,
-                    channel=inbound.channel,
-                    address=inbound.address,
-                    text=row.text,
-                    buttons=row.buttons or [],
-                    status=row.status,
-                    platform_message_id=None,
-                    reply_to_id=inbound.id,
-                )
-                for row in rows
+                _stored_outbound(row, inbound.channel, inbound.address) for row in rows
             ]
 
     def fail_turn(self, message_id: int, reason: str, give_up: bool) -> None:
@@ -685,17 +690,7 @@ class ConversationLog:
     @staticmethod
     def _outbound(session: Session, row: ConversationMessage) -> StoredOutbound:
         conversation = session.get_one(Conversation, row.conversation_id)
-        return StoredOutbound(
-            id=row.id,
-            conversation_id=row.conversation_id,
-            channel=conversation.channel,
-            address=conversation.address,
-            text=row.text,
-            buttons=row.buttons or [],
-            status=row.status,
-            platform_message_id=row.platform_message_id,
-            reply_to_id=row.reply_to_id,
-        )
+        return _stored_outbound(row, conversation.channel, conversation.address)
 
     def contact_blocked(self, conversation_id: str) -> str | None:
         """Why nothing may be sent to this conversation's contact, if so."""
