@@ -9,7 +9,8 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-CATALOGUE = Path(__file__).resolve().parent / "messages.yml"
+# One YAML file per area (warranty.yml, orders.yml…); a key lives in one file.
+CATALOGUE = Path(__file__).resolve().parent / "catalogue"
 LANGUAGES = ("es", "en")
 
 
@@ -19,12 +20,23 @@ class MissingMessageError(KeyError):
 
 @functools.cache
 def catalogue() -> dict[str, dict[str, dict[str, Any]]]:
-    """Loads messages.yml once and checks every message exists in both languages."""
-    messages = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+    """Loads the catalogue once; every message must exist in both languages."""
+    messages = load_files(CATALOGUE)
     for key, variants in messages.items():
         missing = [language for language in LANGUAGES if language not in variants]
         if missing:
             raise MissingMessageError(f"message {key!r} has no text in {missing}")
+    return messages
+
+
+def load_files(folder: Path) -> dict[str, dict[str, dict[str, Any]]]:
+    """Every message of the folder's YAML files; a key found twice is an error."""
+    messages: dict[str, dict[str, dict[str, Any]]] = {}
+    for path in sorted(folder.glob("*.yml")):
+        for key, variants in (yaml.safe_load(path.read_text("utf-8")) or {}).items():
+            if key in messages:
+                raise MissingMessageError(f"message {key!r} again in {path.name}")
+            messages[key] = variants
     return messages
 
 
@@ -44,7 +56,7 @@ def render(key: str, language: str, **values: Any) -> dict[str, Any]:
     """Returns the text and buttons of a message, with its values filled in."""
     variants = catalogue().get(key)
     if variants is None:
-        raise MissingMessageError(f"no message {key!r} in {CATALOGUE.name}")
+        raise MissingMessageError(f"no message {key!r} in {CATALOGUE.name}/")
     variant = variants.get(language) or variants["es"]
     try:
         text = variant["text"].format(**values)

@@ -5,7 +5,6 @@ import string
 from pathlib import Path
 
 import pytest
-import yaml
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions
@@ -16,6 +15,7 @@ from actions.messages import (
     LANGUAGES,
     MissingMessageError,
     catalogue,
+    load_files,
     placeholders,
     render,
     say,
@@ -23,7 +23,7 @@ from actions.messages import (
 from tests.actions.factories import make_tracker
 
 ACTIONS_DIR = Path(actions.__file__).resolve().parent
-RAW_CATALOGUE = yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))
+RAW_CATALOGUE = load_files(CATALOGUE)
 
 # The statuses of the CRM's warranty decision (crm_bridge.models.WarrantyStatus).
 WARRANTY_STATUSES = ("valid", "expired", "unknown")

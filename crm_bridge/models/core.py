@@ -1,4 +1,5 @@
-"""The CRM data model: catalogue, customers, service centres, units and tickets.
+"""The CRM core: catalogue, shops, customers, service centres, units, tickets
+and the channels' conversations.
 
 Portable between SQLite (local use, tests) and PostgreSQL (production). Business
 rules that vary by product or market (warranty terms, guided checks, the area a
@@ -27,6 +28,36 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+__all__ = [
+    "Attachment",
+    "Base",
+    "Channel",
+    "ChannelContact",
+    "Conversation",
+    "ConversationMessage",
+    "Customer",
+    "GuidedCheck",
+    "Language",
+    "PointOfSale",
+    "Product",
+    "ProductCategory",
+    "ReplacementRule",
+    "ServiceCentre",
+    "ServiceCentreArea",
+    "ServiceCentreCategory",
+    "ShopContact",
+    "Ticket",
+    "TicketEvent",
+    "TicketKind",
+    "TicketNumberCounter",
+    "TicketStatus",
+    "Unit",
+    "WarrantyStatus",
+    "WarrantyTerm",
+    "enum_column",
+]
+
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -49,6 +80,12 @@ class TicketKind(str, enum.Enum):
     WARRANTY = "warranty"
     PAID_REPAIR = "paid_repair"
     HANDOFF = "handoff"
+    DIVERGENCE = "divergence"
+    DISCOUNT = "discount"
+    DELIVERY_DAMAGE = "delivery_damage"
+    DELIVERY_DELAY = "delivery_delay"
+    DISPLAY_REQUEST = "display_request"
+    REPLACEMENT = "replacement"
 
 
 class TicketStatus(str, enum.Enum):
@@ -56,6 +93,7 @@ class TicketStatus(str, enum.Enum):
     RESOLVED = "resolved"
     ASSIGNED = "assigned"
     PENDING_ASSIGNMENT = "pending_assignment"
+    CLOSED = "closed"
 
 
 class Channel(str, enum.Enum):
@@ -71,7 +109,7 @@ class WarrantyStatus(str, enum.Enum):
     UNKNOWN = "unknown"
 
 
-def _enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
+def enum_column(enum_class: type[enum.Enum], name: str) -> Enum:
     """A portable enum: a short string column with a CHECK on the values."""
     return Enum(
         enum_class,
@@ -121,6 +159,27 @@ class WarrantyTerm(Base):
     months: Mapped[int] = mapped_column(Integer)
 
 
+class ReplacementRule(Base):
+    """When a unit under warranty is replaced instead of repaired.
+
+    A claim matches when every condition set on the rule holds: the category
+    (None: any), the unit bought at most ``max_days_since_purchase`` days ago,
+    at least ``min_previous_repairs`` warranty cases on the unit already.
+    """
+
+    __tablename__ = "replacement_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_code: Mapped[str | None] = mapped_column(
+        ForeignKey("product_categories.code"), index=True
+    )
+    market: Mapped[str] = mapped_column(String(2), default="ES", server_default="ES")
+    max_days_since_purchase: Mapped[int | None] = mapped_column(Integer)
+    min_previous_repairs: Mapped[int | None] = mapped_column(Integer)
+    note_es: Mapped[str] = mapped_column(Text, default="")
+    note_en: Mapped[str] = mapped_column(Text, default="")
+
+
 class Product(Base):
     __tablename__ = "products"
 
@@ -136,6 +195,12 @@ class Product(Base):
 
 
 class PointOfSale(Base):
+    """A shop (PV) of the network.
+
+    Its staff prove who they are with the shop's registration code, kept only
+    as a SHA-256 of its normal form (see services/identity.py).
+    """
+
     __tablename__ = "points_of_sale"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,6 +209,22 @@ class PointOfSale(Base):
     city: Mapped[str] = mapped_column(String(100))
     postal_code: Mapped[str] = mapped_column(String(5))
     phone: Mapped[str] = mapped_column(String(20))
+    registration_code_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ShopContact(Base):
+    """A phone number of a shop's staff, known in advance: recognised at once."""
+
+    __tablename__ = "shop_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), unique=True)
+    point_of_sale_id: Mapped[int] = mapped_column(
+        ForeignKey("points_of_sale.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str | None] = mapped_column(String(200))
+
+    point_of_sale: Mapped[PointOfSale] = relationship()
 
 
 class Customer(Base):
@@ -157,7 +238,7 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     postal_code: Mapped[str] = mapped_column(String(5))
     language: Mapped[Language] = mapped_column(
-        _enum_column(Language, "language"), default=Language.ES
+        enum_column(Language, "language"), default=Language.ES
     )
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
@@ -249,7 +330,7 @@ class GuidedCheck(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     category_code: Mapped[str] = mapped_column(ForeignKey("product_categories.code"))
     position: Mapped[int] = mapped_column(Integer)
-    language: Mapped[Language] = mapped_column(_enum_column(Language, "language"))
+    language: Mapped[Language] = mapped_column(enum_column(Language, "language"))
     question: Mapped[str] = mapped_column(Text)
     advice: Mapped[str] = mapped_column(Text)
 
@@ -277,12 +358,12 @@ class Ticket(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     idempotency_key: Mapped[str | None] = mapped_column(String(200), unique=True)
-    kind: Mapped[TicketKind] = mapped_column(_enum_column(TicketKind, "kind"))
-    status: Mapped[TicketStatus] = mapped_column(_enum_column(TicketStatus, "status"))
+    kind: Mapped[TicketKind] = mapped_column(enum_column(TicketKind, "kind"))
+    status: Mapped[TicketStatus] = mapped_column(enum_column(TicketStatus, "status"))
     resolved_first_contact: Mapped[bool] = mapped_column(default=False)
-    channel: Mapped[Channel] = mapped_column(_enum_column(Channel, "channel"))
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "channel"))
     conversation_id: Mapped[str] = mapped_column(String(200), index=True)
-    language: Mapped[Language] = mapped_column(_enum_column(Language, "language"))
+    language: Mapped[Language] = mapped_column(enum_column(Language, "language"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id"), index=True
@@ -295,13 +376,28 @@ class Ticket(Base):
     # person gave for this case, or the customer's own.
     postal_code: Mapped[str | None] = mapped_column(String(5))
     warranty_status: Mapped[WarrantyStatus] = mapped_column(
-        _enum_column(WarrantyStatus, "warranty_status")
+        enum_column(WarrantyStatus, "warranty_status")
     )
     warranty_end_date: Mapped[dt.date | None] = mapped_column(Date)
     service_centre_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_centres.id"), index=True
     )
     verification_due: Mapped[dt.date | None] = mapped_column(Date)
+    # The shop that opened the case or that it concerns (orders, display units,
+    # a claim made by shop staff on behalf of a customer).
+    point_of_sale_id: Mapped[int | None] = mapped_column(
+        ForeignKey("points_of_sale.id"), index=True
+    )
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    order_line_id: Mapped[int | None] = mapped_column(ForeignKey("order_lines.id"))
+    display_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("display_requests.id", use_alter=True), index=True
+    )
+    carrier: Mapped[str | None] = mapped_column(String(100))
+    # Units concerned: missing or wrong units of a divergence, damaged ones.
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
@@ -310,6 +406,7 @@ class Ticket(Base):
     )
 
     unit: Mapped[Unit | None] = relationship()
+    point_of_sale: Mapped[PointOfSale | None] = relationship()
     customer: Mapped[Customer | None] = relationship()
     product_category: Mapped[ProductCategory | None] = relationship()
     service_centre: Mapped[ServiceCentre | None] = relationship()
@@ -366,6 +463,11 @@ class ChannelContact(Base):
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id"), index=True
     )
+    # Set once the person proved they work at this shop: later conversations
+    # from the same phone or Telegram user are the shop's at once.
+    point_of_sale_id: Mapped[int | None] = mapped_column(
+        ForeignKey("points_of_sale.id"), index=True
+    )
     opted_out: Mapped[bool] = mapped_column(default=False)
     unreachable: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(
@@ -391,6 +493,19 @@ class Conversation(Base):
         ForeignKey("channel_contacts.id"), index=True
     )
     language: Mapped[str | None] = mapped_column(String(2))
+    # Who proved who they are in this conversation (web chat has no phone):
+    # a shop by its registration code, a customer by the details of a case.
+    point_of_sale_id: Mapped[int | None] = mapped_column(
+        ForeignKey("points_of_sale.id"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id"), index=True
+    )
+    # Wrong registration codes given in this conversation (a limit stops
+    # guessing).
+    identity_attempts: Mapped[int] = mapped_column(
+        Integer, default=0, server_default="0"
+    )
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
