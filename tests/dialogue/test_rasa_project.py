@@ -46,7 +46,7 @@ def test_conversation_stories_pass_in_both_languages(tmp_path: Path):
     result = rasa(
         "test", "core",
         "--stories", "tests/conversations",
-        "--model", "models/ipsm.tar.gz",
+        "--model", os.environ.get("IPSM_TEST_MODEL", "models/ipsm.tar.gz"),
         "--endpoints", "bot/endpoints.yml",
         "--out", str(tmp_path),
     )  # fmt: skip

@@ -87,7 +87,8 @@ def stack(
     twilio_api: FakeTwilio,
     telegram_api: FakeTelegram,
 ) -> Iterator[Stack]:
-    model = ROOT / "models" / "ipsm.tar.gz"
+    # IPSM_TEST_MODEL: a model trained elsewhere (while models/ is in use).
+    model = Path(os.environ.get("IPSM_TEST_MODEL") or ROOT / "models" / "ipsm.tar.gz")
     if not model.exists():
         pytest.fail("no trained model: run `make train` (make test does it)")
     workdir: Path = tmp_path_factory.mktemp("stack")
