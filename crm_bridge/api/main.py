@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends
 
 from channels import push
 from crm_bridge.api.deps import require_service_token
-from crm_bridge.api.routes import categories, tickets, units
+from crm_bridge.api.routes import categories, conversations, tickets, units
 
 API_V1_PREFIX = "/api/v1"
 
@@ -13,3 +13,4 @@ api_router.include_router(units.router)
 api_router.include_router(categories.router)
 api_router.include_router(tickets.router)
 api_router.include_router(push.router)
+api_router.include_router(conversations.router)

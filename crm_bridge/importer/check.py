@@ -53,6 +53,7 @@ def check_rows(rows: Rows, known: KnownKeys) -> list[RowError]:
     errors += _overlapping_terms(rows.get("warranty_terms.csv", []))
     errors += _duplicates(rows, "products.csv", "sku", lambda r: r.sku)
     errors += _duplicates(rows, "points_of_sale.csv", "code", lambda r: r.code)
+    errors += _duplicates(rows, "shop_contacts.csv", "phone", lambda r: r.phone)
     errors += _duplicates(rows, "service_centres.csv", "code", lambda r: r.code)
     errors += _duplicates(rows, "customers.csv", "phone", lambda r: r.phone)
     errors += _duplicates(rows, "units.csv", "serial_number", lambda r: r.serial_key)
@@ -73,6 +74,8 @@ def check_rows(rows: Rows, known: KnownKeys) -> list[RowError]:
                 errors.append(
                     _missing("service_centres.csv", centre, "categories", code)
                 )
+    for contact in rows.get("shop_contacts.csv", []):
+        errors += _reference("shop_contacts.csv", contact, "point_of_sale_code", shops)
     for unit in rows.get("units.csv", []):
         errors += _reference("units.csv", unit, "sku", skus)
         errors += _reference("units.csv", unit, "point_of_sale_code", shops)

@@ -18,6 +18,7 @@ from crm_bridge.importer.rows import (
     PointOfSaleRow,
     ProductRow,
     ServiceCentreRow,
+    ShopContactRow,
     UnitRow,
     WarrantyTermRow,
 )
@@ -32,6 +33,7 @@ from crm_bridge.models import (
     ServiceCentre,
     ServiceCentreArea,
     ServiceCentreCategory,
+    ShopContact,
     Unit,
     WarrantyTerm,
 )
@@ -146,16 +148,33 @@ def load_points_of_sale(
 ) -> None:
     existing = _by(session, PointOfSale, lambda p: p.code)
     for row in rows:
+        values = {
+            "code": row.code,
+            "name": row.name,
+            "city": row.city,
+            "postal_code": row.postal_code,
+            "phone": row.phone,
+        }
+        if row.registration_code_hash is not None:
+            # A file without codes keeps the codes already given out.
+            values["registration_code_hash"] = row.registration_code_hash
+        up.upsert(existing, row.code, PointOfSale, values)
+
+
+def load_shop_contacts(
+    session: Session, rows: list[ShopContactRow], up: _Upserter
+) -> None:
+    existing = _by(session, ShopContact, lambda c: c.phone)
+    shops = _by(session, PointOfSale, lambda p: p.code)
+    for row in rows:
         up.upsert(
             existing,
-            row.code,
-            PointOfSale,
+            row.phone,
+            ShopContact,
             {
-                "code": row.code,
-                "name": row.name,
-                "city": row.city,
-                "postal_code": row.postal_code,
                 "phone": row.phone,
+                "point_of_sale_id": shops[row.point_of_sale_code].id,
+                "name": row.name,
             },
         )
 
@@ -284,6 +303,7 @@ LOADERS: dict[str, Callable[[Session, Any, _Upserter], None]] = {
     "service_centres.csv": load_service_centres,
     "customers.csv": load_customers,
     "units.csv": load_units,
+    "shop_contacts.csv": load_shop_contacts,
     "guided_checks.csv": load_guided_checks,
 }
 

@@ -20,6 +20,7 @@ from crm_bridge.importer.rows import (
     ProductRow,
     RowError,
     ServiceCentreRow,
+    ShopContactRow,
     UnitRow,
     WarrantyTermRow,
 )
@@ -27,6 +28,7 @@ from crm_bridge.services.errors import InvalidValueError
 from crm_bridge.services.normalize import (
     normalize_phone,
     normalize_postal_code,
+    registration_code_hash,
     serial_key,
 )
 
@@ -171,10 +173,26 @@ def _point_of_sale(r: RowReader) -> PointOfSaleRow | None:
     city = r.text("city", max_length=100)
     postal_code = r.normalized("postal_code", normalize_postal_code)
     phone = r.normalized("phone", normalize_phone)
+    registration_code = r.text("registration_code", required=False, max_length=40)
+    code_hash = None
+    if registration_code is not None:
+        code_hash = registration_code_hash(registration_code)
+        if code_hash is None:
+            r.error("registration_code", "needs at least 6 letters or digits")
     if r.errors:
         return None
     assert code and name and city and postal_code and phone
-    return PointOfSaleRow(r.line, code, name, city, postal_code, phone)
+    return PointOfSaleRow(r.line, code, name, city, postal_code, phone, code_hash)
+
+
+def _shop_contact(r: RowReader) -> ShopContactRow | None:
+    phone = r.normalized("phone", normalize_phone)
+    point_of_sale_code = r.text("point_of_sale_code", max_length=50)
+    name = r.text("name", required=False)
+    if r.errors:
+        return None
+    assert phone and point_of_sale_code
+    return ShopContactRow(r.line, phone, point_of_sale_code, name)
 
 
 def _service_centre(r: RowReader) -> ServiceCentreRow | None:
@@ -265,8 +283,11 @@ FILE_SPECS = (
     FileSpec(
         "points_of_sale.csv",
         ("code", "name", "city", "postal_code", "phone"),
-        (),
+        ("registration_code",),
         _point_of_sale,
+    ),
+    FileSpec(
+        "shop_contacts.csv", ("phone", "point_of_sale_code"), ("name",), _shop_contact
     ),
     FileSpec(
         "service_centres.csv",

@@ -54,6 +54,16 @@ class PointOfSaleRow:
     city: str
     postal_code: str
     phone: str
+    # SHA-256 of the registration code's normal form; the code is not kept.
+    registration_code_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class ShopContactRow:
+    line: int
+    phone: str
+    point_of_sale_code: str
+    name: str | None
 
 
 @dataclass(frozen=True)

@@ -39,3 +39,27 @@ class TicketRejectedError(CrmError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class NotAShopError(CrmError):
+    """A shop-only request from someone not identified as shop staff."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__("identify as a shop first")
+
+
+class RegistrationCodeRejectedError(CrmError):
+    """A registration code that matches no shop; says nothing about which."""
+
+    def __init__(self, attempts_left: int) -> None:
+        self.attempts_left = attempts_left
+        super().__init__("registration code not recognised")
+
+
+class TooManyAttemptsError(CrmError):
+    """Too many wrong registration codes in one conversation."""
+
+    def __init__(self, conversation_id: str) -> None:
+        self.conversation_id = conversation_id
+        super().__init__("too many wrong registration codes in this conversation")

@@ -3,6 +3,7 @@
 Shared by the API and the CSV importer so both store the same thing.
 """
 
+import hashlib
 import re
 
 from crm_bridge.services.errors import InvalidValueError
@@ -68,3 +69,15 @@ def mask_phone(phone: str | None) -> str:
         return "*" * len(phone)
     head = 3 if phone.startswith("+") else 0
     return phone[:head] + "*" * (len(phone) - head - 3) + phone[-3:]
+
+
+def registration_code_hash(code: str) -> str | None:
+    """SHA-256 of a shop's registration code, compared without case or spaces.
+
+    ``"turia-4471"`` and ``"TURIA 4471"`` are the same code. None when the
+    code has fewer than 6 letters or digits (too easy to guess).
+    """
+    compact = _NOT_SERIAL_CHARS.sub("", code.upper())
+    if len(compact) < 6:
+        return None
+    return hashlib.sha256(compact.encode()).hexdigest()

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from crm_bridge.models import (
+    ChannelContact,
+    Conversation,
     Customer,
     GuidedCheck,
     Language,
@@ -163,3 +165,26 @@ def make_ticket(
         session, TicketCreate(**ticket_request(**values)), today=today
     )
     return ticket
+
+
+def make_conversation(
+    session: Session,
+    channel: str = "sms",
+    phone: str | None = None,
+    **values: Any,
+) -> Conversation:
+    """A conversation as the gateway stores it, with its contact when ``phone``."""
+    n = next(_sequence)
+    contact = None
+    if phone is not None:
+        contact = _save(
+            session, ChannelContact(channel=channel, address=phone, phone=phone)
+        )
+    values = {
+        "id": f"{channel}:{n}",
+        "channel": channel,
+        "address": phone,
+        "contact_id": contact.id if contact else None,
+        **values,
+    }
+    return _save(session, Conversation(**values))

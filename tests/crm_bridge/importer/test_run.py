@@ -11,11 +11,14 @@ from crm_bridge.models import (
     Base,
     Customer,
     GuidedCheck,
+    PointOfSale,
     ProductCategory,
     ServiceCentre,
+    ShopContact,
     Unit,
     WarrantyTerm,
 )
+from crm_bridge.services.normalize import registration_code_hash
 from tests.crm_bridge.conftest import DEMO_DATA
 
 
@@ -41,7 +44,9 @@ def test_the_demo_data_imports_cleanly(db: Session) -> None:
         "categories.csv: 5 rows (5 created, 0 updated)",
         "warranty_terms.csv: 10 rows (10 created, 0 updated)",
     ]
-    assert [r.file for r in reports][-2:] == ["units.csv", "guided_checks.csv"]
+    files = [r.file for r in reports]
+    assert files.index("points_of_sale.csv") < files.index("shop_contacts.csv")
+    assert files.index("customers.csv") < files.index("units.csv")
     assert all(r.created == r.rows for r in reports)
     counts = _counts(db)
     assert counts["units"] == 9
@@ -57,7 +62,10 @@ def test_importing_the_same_files_again_changes_nothing(db: Session) -> None:
     result = import_directory(db, DEMO_DATA, progress=reports.append)
 
     assert result.ok
-    assert [(r.created, r.updated) for r in reports] == [(0, 0)] * 8
+    assert reports and [(r.created, r.updated) for r in reports] == [(0, 0)] * len(
+        reports
+    )
+    assert {r.file for r in reports} == {p.name for p in DEMO_DATA.glob("*.csv")}
     assert _counts(db) == before
 
 
@@ -157,7 +165,7 @@ def test_a_dry_run_checks_and_loads_but_writes_nothing(db: Session) -> None:
     result = import_directory(db, DEMO_DATA, dry_run=True)
 
     assert result.ok
-    assert len(result.files) == 8
+    assert len(result.files) == len(list(DEMO_DATA.glob("*.csv")))
     assert db.scalar(select(func.count()).select_from(WarrantyTerm)) == 0
 
 
@@ -181,3 +189,37 @@ def test_demo_guided_checks_exist_in_both_languages(demo_data: Session) -> None:
 
     assert spanish == english
     assert {("washing_machine", 1), ("boiler", 2), ("dishwasher", 1)} <= spanish
+
+
+def test_shop_codes_are_kept_hashed_and_staff_phones_point_at_shops(
+    db: Session,
+) -> None:
+    import_directory(db, DEMO_DATA)
+
+    turia = db.scalar(select(PointOfSale).where(PointOfSale.code == "PV-VLC-01"))
+    staff = db.scalar(select(ShopContact).where(ShopContact.phone == "+34611000111"))
+
+    assert turia.registration_code_hash == registration_code_hash("turia 4471")
+    assert "TURIA" not in turia.registration_code_hash
+    assert staff.point_of_sale_id == turia.id
+
+
+def test_a_weak_code_and_a_staff_phone_of_no_shop_are_refused(
+    db: Session, demo_copy: Path
+) -> None:
+    shops = demo_copy / "points_of_sale.csv"
+    shops.write_text(
+        shops.read_text(encoding="utf-8").replace("TURIA-4471", "T-1"),
+        encoding="utf-8",
+    )
+    with (demo_copy / "shop_contacts.csv").open("a", encoding="utf-8") as handle:
+        handle.write("+34611000999,PV-NOWHERE,Nadie\n")
+
+    result = import_directory(db, demo_copy)
+
+    errors = {str(error) for error in result.errors}
+    assert {
+        "points_of_sale.csv:2: registration_code: needs at least 6 letters or digits",
+        "shop_contacts.csv:5: point_of_sale_code: 'PV-NOWHERE' is neither in "
+        "points_of_sale.csv nor in the database",
+    } <= errors
