@@ -39,12 +39,12 @@ class CrmClient:
 
     async def get_warranty(self, serial: str) -> dict[str, Any]:
         """Returns the warranty decision for a serial (status unknown if absent)."""
-        return await self._request("GET", f"/units/{_serial_path(serial)}/warranty")
+        return await self.request("GET", f"/units/{_serial_path(serial)}/warranty")
 
     async def get_unit(self, serial: str) -> dict[str, Any] | None:
         """Returns the registered unit, or None when the serial is unknown."""
         try:
-            return await self._request("GET", f"/units/{_serial_path(serial)}")
+            return await self.request("GET", f"/units/{_serial_path(serial)}")
         except CrmError as error:
             if error.status == 404:
                 return None
@@ -52,7 +52,7 @@ class CrmClient:
 
     async def list_checks(self, category: str, language: str) -> list[dict[str, Any]]:
         """Returns the guided checks of a product category, in order."""
-        return await self._request(
+        return await self.request(
             "GET",
             f"/categories/{_path(category)}/checks",
             params={"language": language},
@@ -60,19 +60,25 @@ class CrmClient:
 
     async def list_categories(self, language: str) -> list[dict[str, Any]]:
         """Returns the product categories with their names in a language."""
-        return await self._request("GET", "/categories", params={"language": language})
+        return await self.request("GET", "/categories", params={"language": language})
 
     async def open_ticket(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Opens a ticket; the same idempotency key returns the same ticket."""
-        return await self._request("POST", "/tickets", json=payload)
+        return await self.request("POST", "/tickets", json=payload)
 
-    async def _request(
+    async def request(
         self,
         method: str,
         path: str,
         params: dict[str, str] | None = None,
         json: dict[str, Any] | None = None,
     ) -> Any:
+        """Calls the CRM API at ``/api/v1{path}`` and returns the JSON body.
+
+        Raises:
+            CrmError: the CRM refused the request (4xx), with its detail.
+            CrmUnavailableError: the CRM is down or failed (5xx), after a retry.
+        """
         url = f"{self._settings.crm_url}/api/v1{path}"
         headers = {"Authorization": f"Bearer {self._settings.crm_token}"}
         timeout = aiohttp.ClientTimeout(total=self._settings.crm_timeout_seconds)
