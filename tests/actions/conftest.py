@@ -16,6 +16,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,8 +26,6 @@ from typing import Any
 
 import pytest
 
-import actions.warranty_actions
-import actions.warranty_form
 from actions.config import ActionSettings
 from actions.crm_client import CrmClient
 
@@ -128,9 +127,13 @@ def crm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def _use_client(monkeypatch: pytest.MonkeyPatch, client: CrmClient) -> CrmClient:
-    # warranty_actions imported the module-level client by name: patch both.
-    monkeypatch.setattr(actions.warranty_form, "crm", client)
-    monkeypatch.setattr(actions.warranty_actions, "crm", client)
+    # Modules import the shared client by name (from actions.warranty_form
+    # import crm): replace it in every actions module that holds it.
+    for name, module in list(sys.modules.items()):
+        if name.startswith("actions.") and isinstance(
+            getattr(module, "crm", None), CrmClient
+        ):
+            monkeypatch.setattr(module, "crm", client)
     return client
 
 

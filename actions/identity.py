@@ -1,0 +1,168 @@
+"""Who is speaking, for the actions: shop staff, a customer or unknown.
+
+The CRM decides (crm_bridge/services/identity.py); the actions only ask it,
+and, for a shop not yet known, take its registration code in a form:
+
+    class ValidateOrderStatusForm(ShopIdentityMixin, FormValidationAction):
+        async def required_slots(self, domain_slots, dispatcher, tracker, domain):
+            return shop_slots(tracker) + ["order_number"]
+
+List the form in the conditions of the registration_code slot
+(bot/domain/identity.yml), and let the form's last action check
+``tracker.get_slot("shop")``: it is None when the person gave up or was
+stopped after too many wrong codes.
+"""
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.claim import channel_of
+from actions.crm_client import CrmError, CrmUnavailableError
+from actions.messages import say
+from actions.warranty_form import crm
+
+logger = logging.getLogger(__name__)
+
+UNKNOWN: dict[str, Any] = {"kind": "unknown", "point_of_sale": None, "customer": None}
+# The registration_code slot's value once the shop is known: the code itself
+# is never kept in the conversation.
+KNOWN = "verified"
+
+
+async def speaker(tracker: Tracker) -> dict[str, Any]:
+    """The CRM's view of who writes: {"kind", "point_of_sale", "customer"}.
+
+    Unknown when the CRM cannot say; callers then treat the person as a
+    stranger, which only ever shows less.
+    """
+    try:
+        return await crm.request(
+            "GET", f"/conversations/{_path(tracker.sender_id)}/identity"
+        )
+    except (CrmError, CrmUnavailableError) as error:
+        logger.warning("identity of %s unknown: %s", tracker.sender_id, error)
+        return UNKNOWN
+
+
+def shop_slots(tracker: Tracker) -> list[str]:
+    """The slots a shop-only form asks first: the code, unless the shop is known."""
+    if tracker.get_slot("shop") or tracker.get_slot("identity_locked"):
+        return []
+    return ["registration_code"]
+
+
+def shop_name(tracker: Tracker) -> str:
+    return (tracker.get_slot("shop") or {}).get("name") or ""
+
+
+class ShopIdentityMixin:
+    """Fills ``shop`` for a form: from the channel, or from the code typed."""
+
+    async def extract_registration_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        if tracker.get_slot("shop") or tracker.get_slot("identity_locked"):
+            return {}
+        if tracker.get_slot("requested_slot") == "registration_code":
+            return {}  # the person is answering: validate what they typed
+        found = await speaker(tracker)
+        if found.get("kind") != "shop":
+            return {}
+        return {"registration_code": KNOWN, "shop": found["point_of_sale"]}
+
+    async def validate_registration_code(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return await check_registration_code(value, dispatcher, tracker)
+
+
+async def check_registration_code(
+    value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+) -> dict[str, Any]:
+    """Asks the CRM whether the code typed is a shop's; says how it went."""
+    if tracker.get_slot("shop") and value == KNOWN:
+        return {"registration_code": KNOWN}
+    code = str(value or "").strip()[:100]
+    if not code:
+        return {"registration_code": None}
+    try:
+        found = await crm.request(
+            "POST",
+            f"/conversations/{_path(tracker.sender_id)}/identity/shop",
+            json={"registration_code": code, "channel": channel_of(tracker)},
+        )
+    except CrmError as error:
+        if error.status == 429:
+            say(dispatcher, tracker, "registration_code_locked")
+            return {"registration_code": None, "identity_locked": True}
+        left = (
+            error.detail.get("attempts_left") if isinstance(error.detail, dict) else 0
+        )
+        say(dispatcher, tracker, "registration_code_wrong")
+        if not left:
+            return {"registration_code": None, "identity_locked": True}
+        return {"registration_code": None}
+    except CrmUnavailableError:
+        say(dispatcher, tracker, "crm_unavailable")
+        return {"registration_code": None}
+    shop = found["point_of_sale"]
+    logger.info("conversation %s is shop %s", tracker.sender_id, shop["code"])
+    say(dispatcher, tracker, "shop_verified", shop=shop["name"])
+    return {"registration_code": KNOWN, "shop": shop}
+
+
+class ValidateShopIdentityForm(ShopIdentityMixin, FormValidationAction):
+    """ "Soy de la tienda…": takes the registration code, unless already known."""
+
+    def name(self) -> str:
+        return "validate_shop_identity_form"
+
+    async def required_slots(
+        self,
+        domain_slots: list[str],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> list[str]:
+        return shop_slots(tracker)
+
+
+class ActionAskRegistrationCode(Action):
+    """Asks any shop-only form's registration code."""
+
+    def name(self) -> str:
+        return "action_ask_registration_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        say(dispatcher, tracker, "ask_registration_code")
+        return []
+
+
+class ActionShopIdentified(Action):
+    """Ends the identification: what the assistant can do for the shop."""
+
+    def name(self) -> str:
+        return "action_shop_identified"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[dict[str, Any]]:
+        if tracker.get_slot("shop"):
+            say(dispatcher, tracker, "shop_what_next", shop=shop_name(tracker))
+        return [SlotSet("registration_code", None), SlotSet("requested_slot", None)]
+
+
+def _path(conversation_id: str) -> str:
+    return quote(conversation_id, safe="")

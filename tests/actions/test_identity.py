@@ -1,0 +1,95 @@
+"""Shop identification in the actions, against the real CRM."""
+
+from typing import Any
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.crm_client import CrmClient
+from actions.identity import (
+    KNOWN,
+    ActionShopIdentified,
+    ShopIdentityMixin,
+    check_registration_code,
+    shop_slots,
+    speaker,
+)
+from tests.actions.factories import make_tracker, texts
+
+pytestmark = pytest.mark.anyio
+
+TURIA = {"code": "PV-VLC-01", "name": "Electrodomésticos Turia", "city": "Valencia"}
+
+
+async def test_a_new_web_conversation_is_nobody(crm: CrmClient) -> None:
+    found = await speaker(make_tracker())
+
+    assert found["kind"] == "unknown"
+
+
+async def test_the_right_code_makes_the_conversation_the_shops(crm: CrmClient) -> None:
+    tracker = make_tracker({"requested_slot": "registration_code"})
+    dispatcher = CollectingDispatcher()
+
+    slots = await check_registration_code("turia-4471", dispatcher, tracker)
+
+    assert slots == {"registration_code": KNOWN, "shop": TURIA}
+    assert texts(dispatcher) == ["Gracias, le atiendo como Electrodomésticos Turia."]
+    assert (await speaker(tracker))["point_of_sale"] == TURIA
+
+
+async def test_a_wrong_code_asks_again_then_stops_after_five(crm: CrmClient) -> None:
+    tracker = make_tracker({"requested_slot": "registration_code"}, language="en")
+    answers: list[dict[str, Any]] = []
+    dispatcher = CollectingDispatcher()
+
+    for attempt in range(6):
+        answers.append(
+            await check_registration_code(f"NOPE-{attempt}000", dispatcher, tracker)
+        )
+
+    assert answers[0] == {"registration_code": None}
+    assert answers[4] == {"registration_code": None, "identity_locked": True}
+    assert answers[5] == {"registration_code": None, "identity_locked": True}
+    assert "That code isn't right" in texts(dispatcher)[0]
+    assert "can't try more codes" in texts(dispatcher)[-1]
+    assert (await speaker(tracker))["kind"] == "unknown"
+
+
+async def test_a_known_shop_is_not_asked_for_its_code(crm: CrmClient) -> None:
+    tracker = make_tracker({"requested_slot": "registration_code"})
+    await check_registration_code("CAST-2290", CollectingDispatcher(), tracker)
+    later = make_tracker(sender_id=tracker.sender_id)
+
+    extracted = await ShopIdentityMixin().extract_registration_code(
+        CollectingDispatcher(), later, {}
+    )
+
+    assert extracted["shop"]["code"] == "PV-MAD-01"
+    assert shop_slots(make_tracker({"shop": extracted["shop"]})) == []
+    assert shop_slots(make_tracker()) == ["registration_code"]
+    assert shop_slots(make_tracker({"identity_locked": True})) == []
+
+
+async def test_the_crm_down_means_a_stranger_and_an_apology(
+    crm_down: CrmClient,
+) -> None:
+    tracker = make_tracker()
+    dispatcher = CollectingDispatcher()
+
+    found = await speaker(tracker)
+    slots = await check_registration_code("TURIA-4471", dispatcher, tracker)
+
+    assert found["kind"] == "unknown"
+    assert slots == {"registration_code": None}
+    assert len(texts(dispatcher)) == 1
+
+
+async def test_the_identified_shop_is_told_what_it_can_do(crm: CrmClient) -> None:
+    dispatcher = CollectingDispatcher()
+
+    await ActionShopIdentified().run(
+        dispatcher, make_tracker({"shop": TURIA}, language="en"), {}
+    )
+
+    assert "check an order" in texts(dispatcher)[0]
