@@ -109,6 +109,11 @@ def empty_tables(engine: Engine) -> None:
             names = ", ".join(f'"{table.name}"' for table in tables)
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
         else:
+            # Break the cycles (tickets <-> display_requests) before deleting.
+            for table in tables:
+                for key in table.foreign_keys:
+                    if key.use_alter and key.parent.nullable:
+                        connection.execute(table.update().values({key.parent: None}))
             for table in reversed(tables):
                 connection.execute(table.delete())
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_bridge.importer.display import check_display_rows
 from crm_bridge.importer.rows import (
     RowError,
     WarrantyTermRow,
@@ -82,6 +83,7 @@ def check_rows(rows: Rows, known: KnownKeys) -> list[RowError]:
         errors += _reference("units.csv", unit, "customer_phone", phones)
     for check in rows.get("guided_checks.csv", []):
         errors += _reference("guided_checks.csv", check, "category_code", categories)
+    errors += check_display_rows(rows, shops, skus, categories)
     return errors
 
 

@@ -11,6 +11,11 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from crm_bridge.importer.display import (
+    load_display_products,
+    load_display_requests,
+    load_replacement_rules,
+)
 from crm_bridge.importer.rows import (
     CategoryRow,
     CustomerRow,
@@ -305,6 +310,9 @@ LOADERS: dict[str, Callable[[Session, Any, _Upserter], None]] = {
     "units.csv": load_units,
     "shop_contacts.csv": load_shop_contacts,
     "guided_checks.csv": load_guided_checks,
+    "display_products.csv": load_display_products,
+    "display_requests.csv": load_display_requests,
+    "replacement_rules.csv": load_replacement_rules,
 }
 
 

@@ -12,6 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm_bridge.importer.display import (
+    parse_display_product,
+    parse_display_request,
+    parse_replacement_rule,
+)
 from crm_bridge.importer.rows import (
     CategoryRow,
     CustomerRow,
@@ -312,6 +317,21 @@ FILE_SPECS = (
         ("category_code", "language", "position", "question", "advice"),
         (),
         _guided_check,
+    ),
+    FileSpec(
+        "display_products.csv", ("sku", "max_quantity"), (), parse_display_product
+    ),
+    FileSpec(
+        "display_requests.csv",
+        ("number", "point_of_sale_code", "status", "lines"),
+        ("installation_date", "installer"),
+        parse_display_request,
+    ),
+    FileSpec(
+        "replacement_rules.csv",
+        ("note_es", "note_en"),
+        ("category_code", "market", "max_days_since_purchase", "min_previous_repairs"),
+        parse_replacement_rule,
     ),
 )
 

@@ -15,6 +15,8 @@ PREFIXES = {
     TicketKind.WARRANTY: "WAR",
     TicketKind.PAID_REPAIR: "REP",
     TicketKind.HANDOFF: "GEN",
+    TicketKind.DISPLAY_REQUEST: "DSP",
+    TicketKind.REPLACEMENT: "RPL",
 }
 
 
