@@ -9,10 +9,11 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.importer.display import check_display_rows
 from crm_bridge.importer.rows import (
+    DiscountConditionRow,
     RowError,
     WarrantyTermRow,
 )
-from crm_bridge.models import Customer, PointOfSale, Product, ProductCategory
+from crm_bridge.models import Customer, Order, PointOfSale, Product, ProductCategory
 
 Rows = dict[str, list[Any]]
 
@@ -25,6 +26,7 @@ class KnownKeys:
     skus: frozenset[str]
     points_of_sale: frozenset[str]
     customer_phones: frozenset[str]
+    orders: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, session: Session) -> "KnownKeys":
@@ -33,6 +35,7 @@ class KnownKeys:
             skus=frozenset(session.scalars(select(Product.sku))),
             points_of_sale=frozenset(session.scalars(select(PointOfSale.code))),
             customer_phones=frozenset(session.scalars(select(Customer.phone))),
+            orders=frozenset(session.scalars(select(Order.number))),
         )
 
 
@@ -83,6 +86,7 @@ def check_rows(rows: Rows, known: KnownKeys) -> list[RowError]:
         errors += _reference("units.csv", unit, "customer_phone", phones)
     for check in rows.get("guided_checks.csv", []):
         errors += _reference("guided_checks.csv", check, "category_code", categories)
+    errors += _order_errors(rows, known, shops, skus, categories)
     errors += check_display_rows(rows, shops, skus, categories)
     return errors
 
@@ -93,6 +97,7 @@ _TARGETS = {
     "sku": "products.csv",
     "point_of_sale_code": "points_of_sale.csv",
     "customer_phone": "customers.csv",
+    "order_number": "orders.csv",
 }
 
 
@@ -151,6 +156,78 @@ def _overlapping_terms(terms: Iterable[WarrantyTermRow]) -> list[RowError]:
                     f"'{term.purchased_from}' falls in the term on line "
                     f"{previous.line}",
                     "purchased_from",
+                )
+            )
+    return errors
+
+
+def _order_errors(
+    rows: Rows,
+    known: KnownKeys,
+    shops: frozenset[str],
+    skus: frozenset[str],
+    categories: frozenset[str],
+) -> list[RowError]:
+    """Orders, their lines and shipments, and the shops' discount conditions."""
+    orders = known.orders | _keys(rows, "orders.csv", "number")
+    errors = _duplicates(rows, "orders.csv", "number", lambda r: r.number)
+    errors += _duplicates(
+        rows, "order_lines.csv", "position", lambda r: (r.order_number, r.position)
+    )
+    errors += _duplicates(
+        rows,
+        "shipments.csv",
+        "tracking_number",
+        lambda r: (r.order_number, r.carrier, r.tracking_number),
+    )
+    errors += _duplicates(
+        rows,
+        "discount_conditions.csv",
+        "valid_from",
+        lambda r: (r.point_of_sale_code, r.category_code, r.valid_from),
+    )
+    errors += _overlapping_conditions(rows.get("discount_conditions.csv", []))
+    for order in rows.get("orders.csv", []):
+        errors += _reference("orders.csv", order, "point_of_sale_code", shops)
+    for line in rows.get("order_lines.csv", []):
+        errors += _reference("order_lines.csv", line, "order_number", orders)
+        errors += _reference("order_lines.csv", line, "sku", skus)
+    for shipment in rows.get("shipments.csv", []):
+        errors += _reference("shipments.csv", shipment, "order_number", orders)
+    for condition in rows.get("discount_conditions.csv", []):
+        errors += _reference(
+            "discount_conditions.csv", condition, "point_of_sale_code", shops
+        )
+        errors += _reference(
+            "discount_conditions.csv", condition, "category_code", categories
+        )
+    return errors
+
+
+def _overlapping_conditions(
+    conditions: Iterable[DiscountConditionRow],
+) -> list[RowError]:
+    """Two conditions of one shop and scope must not be in force the same day."""
+    errors = []
+    ordered = sorted(
+        conditions,
+        key=lambda c: (c.point_of_sale_code, c.category_code or "", c.valid_from),
+    )
+    for previous, condition in zip(ordered, ordered[1:], strict=False):
+        same_scope = (previous.point_of_sale_code, previous.category_code) == (
+            condition.point_of_sale_code,
+            condition.category_code,
+        )
+        if not same_scope or previous.valid_from == condition.valid_from:
+            continue
+        if previous.valid_until is None or previous.valid_until >= condition.valid_from:
+            errors.append(
+                RowError(
+                    "discount_conditions.csv",
+                    condition.line,
+                    f"'{condition.valid_from}' falls in the condition on line "
+                    f"{previous.line}",
+                    "valid_from",
                 )
             )
     return errors

@@ -19,10 +19,14 @@ from crm_bridge.importer.display import (
 from crm_bridge.importer.rows import (
     CategoryRow,
     CustomerRow,
+    DiscountConditionRow,
     GuidedCheckRow,
+    OrderLineRow,
+    OrderRow,
     PointOfSaleRow,
     ProductRow,
     ServiceCentreRow,
+    ShipmentRow,
     ShopContactRow,
     UnitRow,
     WarrantyTermRow,
@@ -30,14 +34,19 @@ from crm_bridge.importer.rows import (
 from crm_bridge.models import (
     Base,
     Customer,
+    DiscountCondition,
     GuidedCheck,
     Language,
+    Order,
+    OrderLine,
+    OrderStatus,
     PointOfSale,
     Product,
     ProductCategory,
     ServiceCentre,
     ServiceCentreArea,
     ServiceCentreCategory,
+    Shipment,
     ShopContact,
     Unit,
     WarrantyTerm,
@@ -300,6 +309,98 @@ def load_guided_checks(
         )
 
 
+def load_orders(session: Session, rows: list[OrderRow], up: _Upserter) -> None:
+    existing = _by(session, Order, lambda o: o.number)
+    shop_ids = _ids(session, PointOfSale.code, PointOfSale.id)
+    for row in rows:
+        up.upsert(
+            existing,
+            row.number,
+            Order,
+            {
+                "number": row.number,
+                "point_of_sale_id": shop_ids[row.point_of_sale_code],
+                "ordered_on": row.ordered_on,
+                "status": OrderStatus(row.status),
+                "expected_on": row.expected_on,
+            },
+        )
+
+
+def load_order_lines(session: Session, rows: list[OrderLineRow], up: _Upserter) -> None:
+    existing = _by(session, OrderLine, lambda line: (line.order_id, line.position))
+    order_ids = _ids(session, Order.number, Order.id)
+    product_ids = _ids(session, Product.sku, Product.id)
+    for row in rows:
+        order_id = order_ids[row.order_number]
+        up.upsert(
+            existing,
+            (order_id, row.position),
+            OrderLine,
+            {
+                "order_id": order_id,
+                "position": row.position,
+                "product_id": product_ids[row.sku],
+                "quantity_ordered": row.quantity_ordered,
+                "quantity_delivered": row.quantity_delivered,
+                "unit_price": row.unit_price,
+                "discount_percent": row.discount_percent,
+            },
+        )
+
+
+def load_shipments(session: Session, rows: list[ShipmentRow], up: _Upserter) -> None:
+    existing = _by(
+        session, Shipment, lambda s: (s.order_id, s.carrier, s.tracking_number)
+    )
+    order_ids = _ids(session, Order.number, Order.id)
+    for row in rows:
+        order_id = order_ids[row.order_number]
+        up.upsert(
+            existing,
+            (order_id, row.carrier, row.tracking_number),
+            Shipment,
+            {
+                "order_id": order_id,
+                "carrier": row.carrier,
+                "tracking_number": row.tracking_number,
+                "status": OrderStatus(row.status),
+                "shipped_on": row.shipped_on,
+                "expected_on": row.expected_on,
+                "delivered_on": row.delivered_on,
+            },
+        )
+
+
+def load_discount_conditions(
+    session: Session, rows: list[DiscountConditionRow], up: _Upserter
+) -> None:
+    existing = _by(
+        session,
+        DiscountCondition,
+        lambda c: (c.point_of_sale_id, c.category_code, c.valid_from),
+    )
+    shop_ids = _ids(session, PointOfSale.code, PointOfSale.id)
+    for row in rows:
+        shop_id = shop_ids[row.point_of_sale_code]
+        up.upsert(
+            existing,
+            (shop_id, row.category_code, row.valid_from),
+            DiscountCondition,
+            {
+                "point_of_sale_id": shop_id,
+                "category_code": row.category_code,
+                "max_discount_percent": row.max_discount_percent,
+                "valid_from": row.valid_from,
+                "valid_until": row.valid_until,
+            },
+        )
+
+
+def _ids(session: Session, key: Any, id_column: Any) -> dict[Any, int]:
+    return dict(session.execute(select(key, id_column)).tuples().all())
+
+
 LOADERS: dict[str, Callable[[Session, Any, _Upserter], None]] = {
     "categories.csv": load_categories,
     "warranty_terms.csv": load_warranty_terms,
@@ -310,6 +411,10 @@ LOADERS: dict[str, Callable[[Session, Any, _Upserter], None]] = {
     "units.csv": load_units,
     "shop_contacts.csv": load_shop_contacts,
     "guided_checks.csv": load_guided_checks,
+    "orders.csv": load_orders,
+    "order_lines.csv": load_order_lines,
+    "shipments.csv": load_shipments,
+    "discount_conditions.csv": load_discount_conditions,
     "display_products.csv": load_display_products,
     "display_requests.csv": load_display_requests,
     "replacement_rules.csv": load_replacement_rules,

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,15 @@ from crm_bridge.importer.display import (
 from crm_bridge.importer.rows import (
     CategoryRow,
     CustomerRow,
+    DiscountConditionRow,
     GuidedCheckRow,
+    OrderLineRow,
+    OrderRow,
     PointOfSaleRow,
     ProductRow,
     RowError,
     ServiceCentreRow,
+    ShipmentRow,
     ShopContactRow,
     UnitRow,
     WarrantyTermRow,
@@ -43,6 +48,9 @@ _NATURAL_CODE = re.compile(r"[A-Za-z0-9_\-]+")
 _MARKET = re.compile(r"[A-Z]{2}")
 _POSTAL_PREFIX = re.compile(r"\d{1,5}")
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_ORDER_NUMBER = re.compile(r"[A-Za-z0-9]{1,20}")
+_DECIMAL = re.compile(r"\d{1,8}(\.\d{1,2})?")
+ORDER_STATUSES = ("placed", "shipped", "in_transit", "delivered", "cancelled")
 
 
 class RowReader:
@@ -99,6 +107,26 @@ class RowReader:
             self.error(column, f"{value!r} is not a whole number >= {minimum}")
             return None
         return int(value)
+
+    def decimal(
+        self, column: str, *, maximum: Decimal | None = None, required: bool = True
+    ) -> Decimal | None:
+        """A non-negative amount with at most 2 decimals, ``.`` as the point."""
+        value = self.text(column, required=required, max_length=12)
+        if value is None:
+            return None
+        if not _DECIMAL.fullmatch(value):
+            self.error(column, f"{value!r} is not an amount >= 0 like 12.50")
+            return None
+        try:
+            amount = Decimal(value)
+        except InvalidOperation:
+            self.error(column, f"{value!r} is not an amount >= 0 like 12.50")
+            return None
+        if maximum is not None and amount > maximum:
+            self.error(column, f"{value!r} is more than {maximum}")
+            return None
+        return amount
 
     def choice(self, column: str, choices: tuple[str, ...], default: str) -> str:
         value = self.text(column, required=False) or default
@@ -267,6 +295,103 @@ def _guided_check(r: RowReader) -> GuidedCheckRow | None:
     return GuidedCheckRow(r.line, category_code, language, position, question, advice)
 
 
+_YES_NO = ("yes", "no")
+QUESTION_KINDS = ("scale", "text")
+
+
+def _order(r: RowReader) -> OrderRow | None:
+    number = r.matching("number", _ORDER_NUMBER, "an order number (letters, digits)")
+    point_of_sale_code = r.text("point_of_sale_code", max_length=50)
+    ordered_on = r.date("ordered_on")
+    status = r.choice("status", ORDER_STATUSES, default="")
+    expected_on = r.date("expected_on", required=False)
+    if ordered_on and expected_on and expected_on < ordered_on:
+        r.error("expected_on", f"'{expected_on}' is before ordered_on '{ordered_on}'")
+    if r.errors:
+        return None
+    assert number and point_of_sale_code and ordered_on
+    return OrderRow(
+        r.line, number.upper(), point_of_sale_code, ordered_on, status, expected_on
+    )
+
+
+def _order_line(r: RowReader) -> OrderLineRow | None:
+    order_number = r.matching(
+        "order_number", _ORDER_NUMBER, "an order number (letters, digits)"
+    )
+    position = r.integer("position")
+    sku = r.text("sku", max_length=50)
+    quantity_ordered = r.integer("quantity_ordered")
+    # Empty: nothing delivered yet. More than ordered is possible, negative not.
+    quantity_delivered: int | None = 0
+    if r.values.get("quantity_delivered"):
+        quantity_delivered = r.integer("quantity_delivered", minimum=0)
+    unit_price = r.decimal("unit_price")
+    discount = r.decimal("discount_percent", maximum=Decimal(100), required=False)
+    if r.errors:
+        return None
+    assert order_number and position and sku and quantity_ordered
+    assert quantity_delivered is not None and unit_price is not None
+    return OrderLineRow(
+        r.line,
+        order_number.upper(),
+        position,
+        sku,
+        quantity_ordered,
+        quantity_delivered,
+        unit_price,
+        discount if discount is not None else Decimal(0),
+    )
+
+
+def _shipment(r: RowReader) -> ShipmentRow | None:
+    order_number = r.matching(
+        "order_number", _ORDER_NUMBER, "an order number (letters, digits)"
+    )
+    carrier = r.text("carrier", max_length=100)
+    tracking_number = r.text("tracking_number", required=False, max_length=100)
+    status = r.choice("status", ORDER_STATUSES, default="")
+    shipped_on = r.date("shipped_on", required=False)
+    expected_on = r.date("expected_on", required=False)
+    delivered_on = r.date("delivered_on", required=False)
+    for column, later in (("expected_on", expected_on), ("delivered_on", delivered_on)):
+        if shipped_on and later and later < shipped_on:
+            r.error(column, f"'{later}' is before shipped_on '{shipped_on}'")
+    if status == "delivered" and delivered_on is None:
+        r.error("delivered_on", "is required when the status is delivered")
+    if delivered_on is not None and status != "delivered":
+        r.error("status", f"{status!r} but delivered_on is set")
+    if r.errors:
+        return None
+    assert order_number and carrier
+    return ShipmentRow(
+        r.line,
+        order_number.upper(),
+        carrier,
+        tracking_number,
+        status,
+        shipped_on,
+        expected_on,
+        delivered_on,
+    )
+
+
+def _discount_condition(r: RowReader) -> DiscountConditionRow | None:
+    point_of_sale_code = r.text("point_of_sale_code", max_length=50)
+    category_code = r.text("category_code", required=False, max_length=50)
+    maximum = r.decimal("max_discount_percent", maximum=Decimal(100))
+    valid_from = r.date("valid_from")
+    valid_until = r.date("valid_until", required=False)
+    if valid_from and valid_until and valid_until < valid_from:
+        r.error("valid_until", f"'{valid_until}' is before valid_from '{valid_from}'")
+    if r.errors:
+        return None
+    assert point_of_sale_code and maximum is not None and valid_from
+    return DiscountConditionRow(
+        r.line, point_of_sale_code, category_code, maximum, valid_from, valid_until
+    )
+
+
 @dataclass(frozen=True)
 class FileSpec:
     name: str
@@ -317,6 +442,30 @@ FILE_SPECS = (
         ("category_code", "language", "position", "question", "advice"),
         (),
         _guided_check,
+    ),
+    FileSpec(
+        "orders.csv",
+        ("number", "point_of_sale_code", "ordered_on", "status"),
+        ("expected_on",),
+        _order,
+    ),
+    FileSpec(
+        "order_lines.csv",
+        ("order_number", "position", "sku", "quantity_ordered", "unit_price"),
+        ("quantity_delivered", "discount_percent"),
+        _order_line,
+    ),
+    FileSpec(
+        "shipments.csv",
+        ("order_number", "carrier", "status"),
+        ("tracking_number", "shipped_on", "expected_on", "delivered_on"),
+        _shipment,
+    ),
+    FileSpec(
+        "discount_conditions.csv",
+        ("point_of_sale_code", "max_discount_percent", "valid_from"),
+        ("category_code", "valid_until"),
+        _discount_condition,
     ),
     FileSpec(
         "display_products.csv", ("sku", "max_quantity"), (), parse_display_product

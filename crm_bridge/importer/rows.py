@@ -2,6 +2,7 @@
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -107,3 +108,48 @@ class GuidedCheckRow:
     position: int
     question: str
     advice: str
+
+
+@dataclass(frozen=True)
+class OrderRow:
+    line: int
+    number: str
+    point_of_sale_code: str
+    ordered_on: dt.date
+    status: str
+    expected_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class OrderLineRow:
+    line: int
+    order_number: str
+    position: int
+    sku: str
+    quantity_ordered: int
+    # More than ordered is possible (the warehouse sent extra); negative is not.
+    quantity_delivered: int
+    unit_price: Decimal
+    discount_percent: Decimal
+
+
+@dataclass(frozen=True)
+class ShipmentRow:
+    line: int
+    order_number: str
+    carrier: str
+    tracking_number: str | None
+    status: str
+    shipped_on: dt.date | None
+    expected_on: dt.date | None
+    delivered_on: dt.date | None
+
+
+@dataclass(frozen=True)
+class DiscountConditionRow:
+    line: int
+    point_of_sale_code: str
+    category_code: str | None
+    max_discount_percent: Decimal
+    valid_from: dt.date
+    valid_until: dt.date | None
