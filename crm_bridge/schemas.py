@@ -1,6 +1,7 @@
 """Request and response bodies of the CRM API (``XCreate`` in, ``XPublic`` out)."""
 
 import datetime as dt
+from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -8,6 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from crm_bridge.models import (
     Channel,
     Language,
+    OrderLine,
     Ticket,
     TicketKind,
     TicketStatus,
@@ -224,3 +226,138 @@ class TicketPublic(BaseModel):
                 if attachment.sha256 is not None
             ],
         )
+
+
+# --- iGO: orders of a shop, and the cases opened on them -------------------
+
+
+class ShipmentPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    carrier: str
+    tracking_number: str | None
+    status: str
+    shipped_on: dt.date | None
+    expected_on: dt.date | None
+    delivered_on: dt.date | None
+
+
+class OrderLinePublic(BaseModel):
+    """One line: ``missing`` is ordered minus delivered (negative: extra)."""
+
+    position: int
+    sku: str
+    product_name: str
+    category: ProductCategoryPublic
+    quantity_ordered: int
+    quantity_delivered: int
+    missing: int
+    unit_price: Decimal
+    discount_percent: Decimal
+
+    @classmethod
+    def from_line(cls, line: OrderLine) -> "OrderLinePublic":
+        return cls(
+            position=line.position,
+            sku=line.product.sku,
+            product_name=line.product.name,
+            category=ProductCategoryPublic.model_validate(line.product.category),
+            quantity_ordered=line.quantity_ordered,
+            quantity_delivered=line.quantity_delivered,
+            missing=line.missing,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+        )
+
+
+class OrderPublic(BaseModel):
+    """An order as its shop sees it: where it is and what arrived."""
+
+    number: str
+    point_of_sale: PointOfSalePublic
+    status: str
+    ordered_on: dt.date
+    expected_on: dt.date | None = Field(
+        description="When it should arrive: the latest shipment's date, or the "
+        "order's own"
+    )
+    delivered_on: dt.date | None
+    carrier: str | None
+    shipments: list[ShipmentPublic]
+    lines: list[OrderLinePublic]
+    divergences: list[OrderLinePublic] = Field(
+        description="Delivered lines whose quantity differs from the ordered one"
+    )
+
+
+class DiscountLinePublic(BaseModel):
+    line: OrderLinePublic
+    max_discount_percent: Decimal
+    condition_category: str | None = Field(
+        description="The category of the condition applied; null: the general one"
+    )
+
+
+class DiscountCheckPublic(BaseModel):
+    order_number: str
+    ordered_on: dt.date
+    within_conditions: bool
+    exceeding: list[DiscountLinePublic]
+    open_case: str | None = Field(
+        description="The discount case already open on the order, if any"
+    )
+
+
+class OrderCaseContext(BaseModel):
+    """What every case request carries: the retry key, channel and language."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    idempotency_key: str = Field(
+        min_length=8,
+        max_length=200,
+        description="Chosen by the caller; sending it again returns the same "
+        "case instead of opening a second one.",
+    )
+    channel: Channel
+    language: Language
+
+
+class DivergenceCreate(OrderCaseContext):
+    line: int | None = Field(default=None, ge=1, description="Line position")
+    product: str | None = Field(
+        default=None, max_length=100, description="SKU, model or product word"
+    )
+    quantity: int = Field(description="Units missing or of the wrong model")
+    problem: str = Field(pattern="^(missing|wrong_model)$")
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class DiscountCaseCreate(OrderCaseContext):
+    description: str | None = Field(default=None, max_length=2000)
+
+
+class DeliveryProblemCreate(OrderCaseContext):
+    problem: str = Field(pattern="^(damage|delay)$")
+    description: str = Field(min_length=1, max_length=2000)
+    line: int | None = Field(default=None, ge=1)
+    product: str | None = Field(default=None, max_length=100)
+    quantity: int | None = None
+
+
+class OrderCasePublic(BaseModel):
+    """A case on an order: divergence, discount, delivery damage or delay."""
+
+    number: str
+    kind: TicketKind
+    status: TicketStatus
+    order_number: str
+    line: OrderLinePublic | None
+    carrier: str | None
+    quantity: int | None
+    description: str | None
+    channel: Channel
+    conversation_id: str
+    created_at: UtcDatetime
+    events: list[TicketEventPublic]
+    attachments: list[AttachmentPublic]

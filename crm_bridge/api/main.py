@@ -4,7 +4,13 @@ from fastapi import APIRouter, Depends
 
 from channels import push
 from crm_bridge.api.deps import require_service_token
-from crm_bridge.api.routes import categories, conversations, tickets, units
+from crm_bridge.api.routes import (
+    categories,
+    conversations,
+    orders,
+    tickets,
+    units,
+)
 
 API_V1_PREFIX = "/api/v1"
 
@@ -14,3 +20,4 @@ api_router.include_router(categories.router)
 api_router.include_router(tickets.router)
 api_router.include_router(push.router)
 api_router.include_router(conversations.router)
+api_router.include_router(orders.router)

@@ -15,6 +15,10 @@ PREFIXES = {
     TicketKind.WARRANTY: "WAR",
     TicketKind.PAID_REPAIR: "REP",
     TicketKind.HANDOFF: "GEN",
+    TicketKind.DIVERGENCE: "ORD",
+    TicketKind.DISCOUNT: "ORD",
+    TicketKind.DELIVERY_DAMAGE: "DMG",
+    TicketKind.DELIVERY_DELAY: "DLY",
     TicketKind.DISPLAY_REQUEST: "DSP",
     TicketKind.REPLACEMENT: "RPL",
 }
