@@ -43,6 +43,7 @@ from channels.log import (
 )
 from channels.notices import notice
 from channels.rasa_client import RasaClient, RasaUnavailableError, Reply
+from channels.surveys import SurveyInviter
 from channels.text_shaping import guess_language
 
 logger = logging.getLogger(__name__)
@@ -149,8 +150,12 @@ class Gateway:
         rasa: RasaClient,
         coordinator: Coordinator,
         adapters: dict[str, ChannelAdapter] | None = None,
+        surveys: SurveyInviter | None = None,
     ) -> None:
         self.log = log
+        # Survey invitations the CRM wrote, started in their conversations.
+        self.surveys = surveys
+        self._invitations_due: set[str] = set()
         self.coordinator = coordinator
         self._rasa = rasa
         self._adapters: dict[str, ChannelAdapter] = dict(adapters or {})
@@ -456,6 +461,8 @@ class Gateway:
             while True:
                 message = await run_in_threadpool(self.log.claim_next, conversation_id)
                 if message is None:
+                    if conversation_id in self._invitations_due:
+                        await self._invite(conversation_id)
                     return
                 try:
                     carry_on = await self._turn(message)
@@ -551,6 +558,14 @@ class Gateway:
         replies: list[Reply] = []
         if message.media:
             replies.append(Reply(await self._fetch_media(message)))
+            if not message.text.strip():
+                # A photo sent where words were expected: keep it, and ask
+                # the pending question again so the conversation goes on.
+                question = await run_in_threadpool(
+                    self.log.open_question, message.conversation_id
+                )
+                if question is not None:
+                    replies.append(Reply(*question))
         if message.text.strip():
             answered = await self._rasa.send(
                 message.conversation_id, message.text, self._metadata(message)
@@ -616,7 +631,33 @@ class Gateway:
         conversations = await run_in_threadpool(self.log.conversations_to_sweep, now)
         for conversation_id in conversations:
             self._schedule(conversation_id)
+        if self.surveys is not None:
+            invited = await run_in_threadpool(self.surveys.conversations_due, now)
+            for conversation_id in invited:
+                await self.invite_now(conversation_id)
+            conversations = sorted(set(conversations) | set(invited))
         return len(conversations)
+
+    async def invite_now(self, conversation_id: str) -> None:
+        """Starts the conversation's pending survey invitations once its
+        waiting turns are done (the CRM calls it after writing one)."""
+        if self.surveys is None:
+            return
+        self._invitations_due.add(conversation_id)
+        self._schedule(conversation_id)
+
+    async def _invite(self, conversation_id: str) -> None:
+        # Under the conversation's lock: no turn of the person runs meanwhile.
+        self._invitations_due.discard(conversation_id)
+        if self.surveys is None:
+            return
+        started = await self.surveys.start(
+            conversation_id, self.log, self._rasa, self._adapters
+        )
+        if started:
+            await self._deliver_pending(conversation_id)
+            for invitation in started:
+                await run_in_threadpool(self.surveys.check_delivery, invitation)
 
     def start(self, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
         async def sweep_forever() -> None:

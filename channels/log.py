@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from crm_bridge.models import (
     Attachment,
@@ -556,6 +556,28 @@ class ConversationLog:
                 .limit(1)
             )
             return list(buttons or [])
+
+    def open_question(
+        self, conversation_id: str
+    ) -> tuple[str, list[dict[str, str]]] | None:
+        """The assistant's latest answer to a written message, if it asked
+        something: what to repeat when the person sends a photo instead."""
+        inbound = aliased(ConversationMessage)
+        with self._sessions() as session:
+            row = session.execute(
+                select(ConversationMessage.text, ConversationMessage.buttons)
+                .join(inbound, ConversationMessage.reply_to_id == inbound.id)
+                .where(
+                    ConversationMessage.conversation_id == conversation_id,
+                    ConversationMessage.direction == "out",
+                    inbound.kind.in_(("text", "edited", "callback", "command")),
+                )
+                .order_by(ConversationMessage.id.desc())
+                .limit(1)
+            ).first()
+        if row is None or "?" not in row.text:
+            return None
+        return row.text, list(row.buttons or [])
 
     def set_language(self, conversation_id: str, language: str) -> None:
         """The language the conversation is held in, as the assistant answered."""

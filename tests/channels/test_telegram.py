@@ -492,6 +492,25 @@ def test_the_caption_of_a_photo_reaches_rasa(
         assert session.scalars(select(Attachment.content)).all() == [JPEG]
 
 
+def test_a_photo_sent_instead_of_an_answer_repeats_the_question(
+    telegram: TestClient,
+    rasa: ScriptedRasa,
+    fake_telegram: FakeTelegram,
+):
+    fake_telegram.add_file("AgACAgQ-label", JPEG, file_path="photos/file_9.jpg")
+    rasa.script = lambda body: [{"text": "¿Me indica el número de serie?"}]
+    post(telegram, text_update(CHAT, "la lavadora no va"))
+    sent_texts(fake_telegram, 1)
+
+    post(telegram, photo_update(CHAT, "AgACAgQ-label"))
+
+    assert sent_texts(fake_telegram, 3)[1:] == [
+        notice("photo_received", "es"),
+        "¿Me indica el número de serie?",
+    ]
+    assert [turn["message"] for turn in rasa.turns] == ["la lavadora no va"]
+
+
 def test_a_photo_that_cannot_be_downloaded_is_asked_for_again(
     telegram: TestClient, rasa: ScriptedRasa, fake_telegram: FakeTelegram
 ):
