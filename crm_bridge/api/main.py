@@ -7,7 +7,9 @@ from crm_bridge.api.deps import require_service_token
 from crm_bridge.api.routes import (
     categories,
     conversations,
+    display,
     orders,
+    repairs,
     tickets,
     units,
 )
@@ -21,3 +23,5 @@ api_router.include_router(tickets.router)
 api_router.include_router(push.router)
 api_router.include_router(conversations.router)
 api_router.include_router(orders.router)
+api_router.include_router(display.router)
+api_router.include_router(repairs.router)

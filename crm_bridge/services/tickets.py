@@ -21,9 +21,10 @@ from crm_bridge.models import (
     TicketKind,
     TicketStatus,
     Unit,
+    WarrantyStatus,
 )
 from crm_bridge.schemas import CustomerCreate, TicketCreate
-from crm_bridge.services import routing, units, warranty
+from crm_bridge.services import identity, replacement, routing, units, warranty
 from crm_bridge.services.errors import (
     CategoryNotFoundError,
     TicketNotFoundError,
@@ -132,11 +133,22 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
         else warranty.unit_not_found_decision()
     )
     customer, differences = _resolve_customer(session, request, unit)
+    replace = None
+    if (
+        request.kind is TicketKind.WARRANTY
+        and not request.resolved_first_contact
+        and unit is not None
+        and decision.status is WarrantyStatus.VALID
+    ):
+        replace = replacement.decide_replacement(session, unit, today)
+    kind = TicketKind.REPLACEMENT if replace else request.kind
+    # Shop staff opening a claim for a customer: the case records the shop.
+    shop = identity.speaker(session, request.conversation_id).point_of_sale
 
     ticket = Ticket(
-        number=next_ticket_number(session, request.kind, today.year),
+        number=next_ticket_number(session, kind, today.year),
         idempotency_key=request.idempotency_key,
-        kind=request.kind,
+        kind=kind,
         status=TicketStatus.OPEN,
         resolved_first_contact=request.resolved_first_contact,
         channel=request.channel,
@@ -148,11 +160,12 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
         fault_description=request.fault_description,
         warranty_status=decision.status,
         warranty_end_date=decision.end_date,
+        point_of_sale_id=shop.id if shop else None,
     )
     _add_event(
         ticket,
         "created",
-        kind=request.kind.value,
+        kind=kind.value,
         channel=request.channel.value,
         warranty_status=decision.status.value,
         warranty_reason=decision.reason.value,
@@ -160,6 +173,19 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
     )
     if differences:
         _add_event(ticket, "customer_details_differ", given=differences)
+    if shop is not None:
+        _add_event(ticket, "opened_by_shop", point_of_sale=shop.code)
+    if replace is not None:
+        _add_event(
+            ticket,
+            "replacement",
+            rule=replace.rule_id,
+            reason=replace.reason,
+            days_since_purchase=replace.days_since_purchase,
+            previous_repairs=replace.previous_repairs,
+            note_es=replace.note_es,
+            note_en=replace.note_en,
+        )
 
     given = request.customer
     ticket.postal_code = given.postal_code if given else None
@@ -169,7 +195,8 @@ def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Tic
     if request.resolved_first_contact:
         ticket.status = TicketStatus.RESOLVED
         _add_event(ticket, "resolved_first_contact")
-    elif request.kind is not TicketKind.HANDOFF:
+    elif kind not in (TicketKind.HANDOFF, TicketKind.REPLACEMENT):
+        # A replacement goes to the warehouse, not to a service centre.
         _assign(session, ticket, ticket.postal_code, today)
 
     session.add(ticket)
