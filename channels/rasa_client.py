@@ -1,8 +1,14 @@
-"""Sends a person's message to Rasa's REST channel and returns its replies."""
+"""Sends a person's message to Rasa's REST channel and returns its replies.
+
+Messages the assistant starts itself (a survey invitation) go through Rasa's
+HTTP API (``rasa run --enable-api``): an intent triggered in the conversation,
+whose replies come back in the response.
+"""
 
 import logging
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -28,7 +34,8 @@ class RasaClient:
     """A thin client of Rasa's `rest` input channel."""
 
     def __init__(self, base_url: str, timeout_seconds: float = 30.0) -> None:
-        self._url = f"{base_url.rstrip('/')}/webhooks/rest/webhook"
+        self._base = base_url.rstrip("/")
+        self._url = f"{self._base}/webhooks/rest/webhook"
         self._timeout = timeout_seconds
         # One client, kept open: its connections to Rasa are reused.
         self._client: httpx.AsyncClient | None = None
@@ -58,6 +65,62 @@ class RasaClient:
                 f"Rasa failed the turn of conversation {conversation_id}: {error!r}"
             ) from error
         return [reply for reply in map(_to_reply, messages) if reply is not None]
+
+    async def trigger_intent(
+        self, conversation_id: str, intent: str, entities: dict[str, Any]
+    ) -> list[Reply]:
+        """Runs the intent in the conversation as if the person had sent it.
+
+        Rasa answers with the assistant's messages (its collector output
+        channel, the default of ``POST /conversations/{id}/trigger_intent``).
+
+        Raises:
+            RasaUnavailableError: Rasa did not run it.
+        """
+        body = await self._api(
+            "POST",
+            f"/conversations/{quote(conversation_id, safe='')}/trigger_intent",
+            {"name": intent, "entities": entities},
+        )
+        messages = body.get("messages") or [] if isinstance(body, dict) else []
+        return [reply for reply in map(_to_reply, messages) if reply is not None]
+
+    async def active_loop(
+        self, conversation_id: str
+    ) -> tuple[str | None, float | None]:
+        """The form the conversation is in the middle of, if any, and the time
+        of its latest event (a Unix timestamp; None for a new conversation).
+
+        Raises:
+            RasaUnavailableError: Rasa did not answer.
+        """
+        body = await self._api(
+            "GET", f"/conversations/{quote(conversation_id, safe='')}/tracker"
+        )
+        if not isinstance(body, dict):
+            return None, None
+        loop = (body.get("active_loop") or {}).get("name") or None
+        latest = body.get("latest_event_time")
+        return loop, float(latest) if isinstance(latest, int | float) else None
+
+    async def _api(
+        self, method: str, path: str, json: dict[str, Any] | None = None
+    ) -> Any:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout)
+        try:
+            response = await self._client.request(
+                method,
+                f"{self._base}{path}",
+                params={"include_events": "NONE"},
+                json=json,
+            )
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as error:
+            raise RasaUnavailableError(
+                f"Rasa failed {method} {path}: {error!r}"
+            ) from error
 
 
 def _to_reply(message: dict[str, Any]) -> Reply | None:

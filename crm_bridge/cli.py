@@ -2,6 +2,8 @@
 
     python -m crm_bridge.cli migrate
     python -m crm_bridge.cli import crm_bridge/demo_data [--dry-run]
+    python -m crm_bridge.cli close-ticket WAR-2026-000001 --resolution "..."
+    python -m crm_bridge.cli invite-survey WAR-2026-000001 [--survey post_repair]
 
 Both use DATABASE_URL from the environment (see crm_bridge/core/config.py).
 """
@@ -21,6 +23,9 @@ from crm_bridge.core.db import (
     migrate,
 )
 from crm_bridge.importer import import_directory
+from crm_bridge.models import SurveyInvitation
+from crm_bridge.services import surveys
+from crm_bridge.services.errors import CrmError
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -59,6 +64,55 @@ def _import(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _close_ticket(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            closing = surveys.close_ticket(session, args.number, args.resolution)
+            invitation = closing.invitation
+            print(
+                f"{closing.ticket.number} "
+                f"{'closed' if closing.closed_now else 'was already closed'}"
+            )
+            _print_invitation(invitation, closing.survey_note)
+    except CrmError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _invite_survey(settings: Settings, args: argparse.Namespace) -> int:
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            invitation, note, _created = surveys.invite(
+                session, args.number, args.survey
+            )
+            _print_invitation(invitation, note)
+    except CrmError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0 if invitation is not None else 1
+
+
+def _print_invitation(invitation: SurveyInvitation | None, note: str | None) -> None:
+    if invitation is None:
+        print(f"no survey invitation: {note}")
+        return
+    print(
+        f"survey invitation {invitation.id} ({invitation.survey_code}) "
+        f"{invitation.status.value} on {invitation.channel} "
+        f"{invitation.conversation_id}"
+        + (f": {invitation.error}" if invitation.error else "")
+    )
+    if invitation.status.value == "pending":
+        print("the running services app sends it within a few seconds")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crm_bridge.cli", description="Manage the CRM database."
@@ -80,6 +134,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="check and load everything, then roll back",
     )
     import_parser.set_defaults(handler=_import)
+
+    close_parser = commands.add_parser(
+        "close-ticket", help="close a case and invite its customer to the survey"
+    )
+    close_parser.add_argument("number", help="e.g. WAR-2026-000001")
+    close_parser.add_argument("--resolution", required=True)
+    close_parser.set_defaults(handler=_close_ticket)
+
+    invite_parser = commands.add_parser(
+        "invite-survey", help="invite the customer of a closed case to a survey"
+    )
+    invite_parser.add_argument("number", help="e.g. WAR-2026-000001")
+    invite_parser.add_argument("--survey", default=None, help="default post_repair")
+    invite_parser.set_defaults(handler=_invite_survey)
     return parser
 
 

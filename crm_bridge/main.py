@@ -16,6 +16,7 @@ from channels.coordination import make_coordinator
 from channels.gateway import Gateway
 from channels.log import ConversationLog
 from channels.rasa_client import RasaClient
+from channels.surveys import SurveyInviter
 from crm_bridge import health
 from crm_bridge.api.main import API_V1_PREFIX, api_router
 from crm_bridge.core.config import Settings
@@ -68,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ConversationLog(make_session_factory(engine)),
         RasaClient(settings.RASA_URL),
         make_coordinator(settings.REDIS_URL),
+        surveys=SurveyInviter(make_session_factory(engine)),
     )
 
     @asynccontextmanager

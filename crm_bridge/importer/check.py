@@ -14,6 +14,7 @@ from crm_bridge.importer.rows import (
     WarrantyTermRow,
 )
 from crm_bridge.models import Customer, Order, PointOfSale, Product, ProductCategory
+from crm_bridge.models.surveys import Survey
 
 Rows = dict[str, list[Any]]
 
@@ -26,6 +27,7 @@ class KnownKeys:
     skus: frozenset[str]
     points_of_sale: frozenset[str]
     customer_phones: frozenset[str]
+    surveys: frozenset[str] = frozenset()
     orders: frozenset[str] = frozenset()
 
     @classmethod
@@ -35,6 +37,7 @@ class KnownKeys:
             skus=frozenset(session.scalars(select(Product.sku))),
             points_of_sale=frozenset(session.scalars(select(PointOfSale.code))),
             customer_phones=frozenset(session.scalars(select(Customer.phone))),
+            surveys=frozenset(session.scalars(select(Survey.code))),
             orders=frozenset(session.scalars(select(Order.number))),
         )
 
@@ -86,12 +89,14 @@ def check_rows(rows: Rows, known: KnownKeys) -> list[RowError]:
         errors += _reference("units.csv", unit, "customer_phone", phones)
     for check in rows.get("guided_checks.csv", []):
         errors += _reference("guided_checks.csv", check, "category_code", categories)
+    errors += _survey_errors(rows, known)
     errors += _order_errors(rows, known, shops, skus, categories)
     errors += check_display_rows(rows, shops, skus, categories)
     return errors
 
 
 _TARGETS = {
+    "survey_code": "surveys.csv",
     "category_code": "categories.csv",
     "categories": "categories.csv",
     "sku": "products.csv",
@@ -158,6 +163,21 @@ def _overlapping_terms(terms: Iterable[WarrantyTermRow]) -> list[RowError]:
                     "purchased_from",
                 )
             )
+    return errors
+
+
+def _survey_errors(rows: Rows, known: KnownKeys) -> list[RowError]:
+    """Duplicate surveys and questions, and questions of unknown surveys."""
+    surveys = known.surveys | _keys(rows, "surveys.csv", "code")
+    errors = _duplicates(rows, "surveys.csv", "code", lambda r: r.code)
+    errors += _duplicates(
+        rows,
+        "survey_questions.csv",
+        "position",
+        lambda r: (r.survey_code, r.position),
+    )
+    for question in rows.get("survey_questions.csv", []):
+        errors += _reference("survey_questions.csv", question, "survey_code", surveys)
     return errors
 
 

@@ -28,6 +28,8 @@ from crm_bridge.importer.rows import (
     ServiceCentreRow,
     ShipmentRow,
     ShopContactRow,
+    SurveyQuestionRow,
+    SurveyRow,
     UnitRow,
     WarrantyTermRow,
 )
@@ -51,6 +53,7 @@ from crm_bridge.models import (
     Unit,
     WarrantyTerm,
 )
+from crm_bridge.models.surveys import QuestionKind, Survey, SurveyQuestion
 
 ModelT = TypeVar("ModelT", bound=Base)
 
@@ -309,6 +312,38 @@ def load_guided_checks(
         )
 
 
+def load_surveys(session: Session, rows: list[SurveyRow], up: _Upserter) -> None:
+    existing = _by(session, Survey, lambda s: s.code)
+    for row in rows:
+        up.upsert(
+            existing,
+            row.code,
+            Survey,
+            {"code": row.code, "name": row.name, "active": row.active},
+        )
+
+
+def load_survey_questions(
+    session: Session, rows: list[SurveyQuestionRow], up: _Upserter
+) -> None:
+    """Upsert by survey and position: a question keeps its id (and answers)
+    when its wording changes."""
+    existing = _by(session, SurveyQuestion, lambda q: (q.survey_code, q.position))
+    for row in rows:
+        up.upsert(
+            existing,
+            (row.survey_code, row.position),
+            SurveyQuestion,
+            {
+                "survey_code": row.survey_code,
+                "position": row.position,
+                "kind": QuestionKind(row.kind),
+                "text_es": row.text_es,
+                "text_en": row.text_en,
+            },
+        )
+
+
 def load_orders(session: Session, rows: list[OrderRow], up: _Upserter) -> None:
     existing = _by(session, Order, lambda o: o.number)
     shop_ids = _ids(session, PointOfSale.code, PointOfSale.id)
@@ -411,6 +446,8 @@ LOADERS: dict[str, Callable[[Session, Any, _Upserter], None]] = {
     "units.csv": load_units,
     "shop_contacts.csv": load_shop_contacts,
     "guided_checks.csv": load_guided_checks,
+    "surveys.csv": load_surveys,
+    "survey_questions.csv": load_survey_questions,
     "orders.csv": load_orders,
     "order_lines.csv": load_order_lines,
     "shipments.csv": load_shipments,

@@ -31,6 +31,8 @@ from crm_bridge.importer.rows import (
     ServiceCentreRow,
     ShipmentRow,
     ShopContactRow,
+    SurveyQuestionRow,
+    SurveyRow,
     UnitRow,
     WarrantyTermRow,
 )
@@ -299,6 +301,28 @@ _YES_NO = ("yes", "no")
 QUESTION_KINDS = ("scale", "text")
 
 
+def _survey(r: RowReader) -> SurveyRow | None:
+    code = r.matching("code", _CODE, "a code (a-z, 0-9, _)", max_length=50)
+    name = r.text("name")
+    active = r.choice("active", _YES_NO, default="yes")
+    if r.errors:
+        return None
+    assert code and name
+    return SurveyRow(r.line, code, name, active == "yes")
+
+
+def _survey_question(r: RowReader) -> SurveyQuestionRow | None:
+    survey_code = r.text("survey_code", max_length=50)
+    position = r.integer("position")
+    kind = r.choice("kind", QUESTION_KINDS, default="")
+    text_es = r.text("text_es", max_length=500)
+    text_en = r.text("text_en", max_length=500)
+    if r.errors:
+        return None
+    assert survey_code and position and text_es and text_en
+    return SurveyQuestionRow(r.line, survey_code, position, kind, text_es, text_en)
+
+
 def _order(r: RowReader) -> OrderRow | None:
     number = r.matching("number", _ORDER_NUMBER, "an order number (letters, digits)")
     point_of_sale_code = r.text("point_of_sale_code", max_length=50)
@@ -442,6 +466,13 @@ FILE_SPECS = (
         ("category_code", "language", "position", "question", "advice"),
         (),
         _guided_check,
+    ),
+    FileSpec("surveys.csv", ("code", "name"), ("active",), _survey),
+    FileSpec(
+        "survey_questions.csv",
+        ("survey_code", "position", "kind", "text_es", "text_en"),
+        (),
+        _survey_question,
     ),
     FileSpec(
         "orders.csv",

@@ -111,6 +111,24 @@ class GuidedCheckRow:
 
 
 @dataclass(frozen=True)
+class SurveyRow:
+    line: int
+    code: str
+    name: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class SurveyQuestionRow:
+    line: int
+    survey_code: str
+    position: int
+    kind: str
+    text_es: str
+    text_en: str
+
+
+@dataclass(frozen=True)
 class OrderRow:
     line: int
     number: str
