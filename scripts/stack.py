@@ -136,6 +136,10 @@ class Stack:
                 [
                     str(RASA_BIN),
                     "run",
+                    # The HTTP API: the gateway starts surveys with
+                    # trigger_intent (channels/surveys.py). Rasa listens on
+                    # loopback here and on the internal network in compose.
+                    "--enable-api",
                     "--model",
                     str(config.model),
                     "--endpoints",
