@@ -23,6 +23,7 @@ from actions.formatting import (
     normalize_phone,
     normalize_postal_code,
 )
+from actions.general import FlowSwitchMixin
 from actions.messages import say
 
 logger = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ def product_label(unit: dict[str, Any] | None, language: str) -> str:
     return f"{unit['category_es'].lower()} {unit['name']}"
 
 
-class ValidateWarrantyClaimForm(FormValidationAction):
+class ValidateWarrantyClaimForm(FlowSwitchMixin, FormValidationAction):
     """Checks each answer of the claim and decides what to ask next."""
 
     def name(self) -> str:
