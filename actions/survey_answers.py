@@ -73,11 +73,16 @@ _JUDGEMENT_PHRASES = sorted(
     key=lambda item: -len(item[0]),
 )
 
-DECLINE = frozenset(
+
+def _phrases(listing: str) -> frozenset[str]:
+    return frozenset(item.strip() for item in listing.split("|") if item.strip())
+
+
+DECLINE = _phrases(
     """no|nop|nope|no gracias|no thanks|no thank you|no quiero|prefiero no|
     paso|dejalo|olvidalo|no me interesa|not interested|ahora no|not now|
     no tengo tiempo|no time|stop|basta|no participar|no quiero participar|
-    no quiero contestar|no, gracias""".replace("\n", "").split("|")
+    no quiero contestar"""
 )
 _DECLINE_PREFIXES = (
     "no gracias",
@@ -91,17 +96,15 @@ _DECLINE_PREFIXES = (
     "olvidalo",
 )
 # On an optional free-text question these skip it instead.
-NOTHING = frozenset(
+NOTHING = _phrases(
     """no|nada|nada mas|ninguno|ninguna|no tengo|sin comentarios|todo bien|
-    nothing|nothing else|none|no comment|no comments|nope|nop|na""".replace(
-        "\n", ""
-    ).split("|")
+    nothing|nothing else|none|no comment|no comments|nope|nop|na"""
 )
-AGREE = frozenset(
+AGREE = _phrases(
     """si|sí|vale|ok|okay|claro|adelante|venga|dale|de acuerdo|bueno|bueno vale|
     por supuesto|si claro|claro que si|vale si|si vale|empezamos|empecemos|
     yes|yeah|yep|yup|sure|of course|go ahead|ok sure|lets go|fine|alright|
-    y|s""".replace("\n", "").split("|")
+    y|s"""
 )
 
 

@@ -224,14 +224,14 @@ class ValidateSurveyForm(FormValidationAction):
         text = str(value or "")
         if is_decline(text):
             return await self._decline(dispatcher, tracker)
+        if is_agreement(text):
+            return {"survey_consent": True}
         questions = (tracker.get_slot("survey") or {}).get("questions", [])
         first = questions[_position(tracker)] if questions else None
         if first and first["kind"] == "scale" and read_score(text).value:
             # "4" straight away: yes, and the first answer.
             answered = await self._answer(dispatcher, tracker, text)
             return {**answered, "survey_consent": True}
-        if is_agreement(text):
-            return {"survey_consent": True}
         return {"survey_consent": None}
 
     async def validate_survey_answer(
