@@ -73,20 +73,44 @@ class FormFlow:
 
 # One line per form. After adding one, run `python -m actions.general` to
 # regenerate data/general/form_switches.yml (a test checks it is current).
+_ORDER_INTENTS = frozenset(
+    {
+        "check_order_status",
+        "report_divergence",
+        "check_discount",
+        "report_delivery_problem",
+    }
+)
+_STOPS = frozenset({"cancel", "request_human"})
+
 FORMS: dict[str, FormFlow] = {
     "warranty_claim_form": FormFlow(
         answers=frozenset(
             {"report_fault", "request_paid_repair", "open_without_serial"}
         ),
-        handled=frozenset(
-            {"cancel", "request_human", "nlu_fallback"}
-        ),  # data/rules.yml
+        handled=_STOPS | {"nlu_fallback"},  # data/rules.yml
         extra_slots=(*CLAIM_SLOTS, "serial_attempts"),
     ),
-    "shop_identity_form": FormFlow(
-        answers=frozenset({"identify_shop"}),
-        handled=frozenset({"cancel", "request_human"}),  # data/identity/rules.yml
+    "shop_identity_form": FormFlow(handled=_STOPS),  # data/identity/rules.yml
+    # An order form's answers often read as another order request ("the
+    # 4512", "2 are missing"): data/orders/rules.yml.
+    "order_status_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
+    "order_divergence_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
+    "order_discount_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
+    "delivery_problem_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
+    # data/display/rules.yml
+    "display_request_form": FormFlow(
+        answers=frozenset({"request_display_units"}), handled=_STOPS
     ),
+    "display_status_form": FormFlow(
+        answers=frozenset({"check_display_request"}), handled=frozenset({"cancel"})
+    ),
+    # data/repairs/rules.yml
+    "repair_status_form": FormFlow(
+        answers=frozenset({"check_repair_status"}), handled=_STOPS
+    ),
+    # "No thanks" (even as "dejalo") is the survey's own answer: it ends it.
+    "survey_form": FormFlow(answers=frozenset({"cancel"})),
 }
 
 # The loop Rasa runs for the two-stage fallback is not a form to switch from.

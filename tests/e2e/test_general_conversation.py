@@ -1,0 +1,187 @@
+"""General conversation chatted end to end through web chat: the greeting, the
+menu, out-of-scope questions, suggestions when a message is not understood, a
+person asked for, and a claim left half-way for another request."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, text
+
+from tests.e2e.chat import WebChat
+
+pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+
+
+def ticket(db: Engine, number: str) -> dict[str, Any]:
+    query = text(
+        "SELECT number, kind, status, conversation_id, language, serial_number"
+        " FROM tickets WHERE number = :number"
+    )
+    with db.connect() as connection:
+        return dict(connection.execute(query, {"number": number}).mappings().one())
+
+
+def tickets_of(db: Engine, conversation_id: str) -> list[str]:
+    query = text("SELECT number FROM tickets WHERE conversation_id = :id")
+    with db.connect() as connection:
+        return list(connection.scalars(query, {"id": conversation_id}))
+
+
+def test_the_greeting_says_what_the_assistant_does_es(chat: WebChat) -> None:
+    reply = chat.say("buenas tardes")
+
+    for what in ("garantía", "reparación", "pedidos", "entrega", "expositores"):
+        assert what in reply, reply
+    assert "persona" in reply
+
+
+def test_the_greeting_says_what_the_assistant_does_en(chat: WebChat) -> None:
+    reply = chat.say("hello there")
+
+    for what in ("warranty", "repair", "orders", "delivery", "display units"):
+        assert what in reply, reply
+    assert "person" in reply
+
+
+def test_the_menu_offers_every_flow_and_a_button_starts_one(chat: WebChat) -> None:
+    reply = chat.say("que puedes hacer?")
+
+    assert "pedido" in reply and "expositores" in reply
+    assert chat.buttons() == [
+        "Avería en garantía",
+        "Estado de mi reparación",
+        "Consultar un pedido",
+        "Problema con una entrega",
+        "Pedir expositores",
+        "Hablar con una persona",
+    ]
+    assert "número de serie" in chat.press(0)
+
+
+def test_the_menu_in_english(chat: WebChat) -> None:
+    chat.say("what can you do for me")
+
+    assert "Check an order" in chat.buttons()
+    assert "Talk to a person" in chat.buttons()
+
+
+def test_out_of_scope_is_declined_with_what_it_can_do(chat: WebChat) -> None:
+    reply = chat.say("me puedes recomendar una pelicula para esta noche?")
+
+    assert "no lo puedo resolver" in reply
+    assert "garantía" in reply and "pedidos" in reply
+    assert chat.buttons() == ["Ver opciones", "Hablar con una persona"]
+
+
+def test_not_understood_offers_suggestions_that_start_a_flow(chat: WebChat) -> None:
+    reply = chat.say("zxqv plmk wrrt")
+
+    assert "¿Quería decir" in reply, chat.printable()
+    titles = chat.buttons()
+    assert titles[-1] == "Otra cosa" and len(titles) == 3
+
+    pressed = chat.buttons().index("Otra cosa")
+    assert "con otras palabras" in chat.press(pressed)
+
+    assert "número de serie" in chat.say("mi lavadora no centrifuga"), chat.printable()
+
+
+def test_not_understood_twice_in_a_row_offers_a_person(
+    chat: WebChat, stack_db: Engine
+) -> None:
+    chat.say("blorp zzkt qwf")
+    reply = chat.say("vvvv xxxx qqqq")
+
+    assert "persona" in reply, chat.printable()
+    assert "Hablar con una persona" in chat.buttons()
+
+    chat.press(chat.buttons().index("Hablar con una persona"))
+    number = chat.ticket_number()
+    assert number.startswith("GEN-")
+    assert ticket(stack_db, number)["kind"] == "handoff"
+
+
+def test_a_person_is_asked_for_and_the_request_recorded(
+    chat: WebChat, stack_db: Engine
+) -> None:
+    reply = chat.say("I want to talk to a real person")
+
+    number = chat.ticket_number()
+    assert number.startswith("GEN-") and number in reply
+    assert "Monday to Friday" in reply
+    row = ticket(stack_db, number)
+    assert row["kind"] == "handoff"
+    assert row["status"] == "open"
+    assert row["conversation_id"] == chat.conversation_id
+    assert row["language"] == "en"
+
+
+def test_a_person_asked_for_in_the_middle_of_the_claim_gets_what_it_knew(
+    chat: WebChat, stack_db: Engine
+) -> None:
+    chat.say("la caldera no calienta")
+    chat.say("BX-2024-55812")
+
+    reply = chat.say("prefiero hablar con una persona")
+
+    number = chat.ticket_number()
+    assert number.startswith("GEN-") and "lunes a viernes" in reply
+    row = ticket(stack_db, number)
+    assert row["kind"] == "handoff"
+    assert row["serial_number"] == "BX-2024-55812"
+
+
+def test_the_claim_is_left_for_an_order_half_way(
+    chat: WebChat, stack_db: Engine
+) -> None:
+    assert "número de serie" in chat.say("hola, la lavadora no centrifuga")
+
+    reply = chat.say("mejor dime como va mi pedido 4512")
+
+    assert "número de serie" not in reply, chat.printable()
+    assert "código de registro" in reply, chat.printable()
+
+    status = chat.say("TURIA-4471")
+    assert "4512" in status, chat.printable()
+    assert tickets_of(stack_db, chat.conversation_id) == []
+
+    # Nothing of the claim was kept: a new one starts from the beginning.
+    again = chat.say("la lavadora sigue sin centrifugar")
+    assert again.startswith("Siento la molestia"), chat.printable()
+
+
+def test_dejalo_stops_the_claim_without_a_case(chat: WebChat, stack_db: Engine) -> None:
+    chat.say("el lavavajillas no seca")
+
+    reply = chat.say("dejalo, ya llamare otro dia")
+
+    assert "no he abierto ningún caso" in reply, chat.printable()
+    assert tickets_of(stack_db, chat.conversation_id) == []
+
+
+def test_a_postcode_corrected_while_the_phone_is_asked(chat: WebChat) -> None:
+    chat.say("my fridge is not cooling")
+    reply = chat.say("FR-7700-1234")
+    for answer in ("no", "no", "no", "no"):
+        if "name" in reply:
+            break
+        reply = chat.say(answer)
+    assert "name" in reply, chat.printable()
+    assert "phone" in chat.say("Ann Lee"), chat.printable()
+
+    reply = chat.say("sorry, my postcode is 46015")
+
+    assert "corrected it: 46015" in reply, chat.printable()
+    assert "phone" in reply
+    # The postcode is not asked again: the summary comes with the phone.
+    summary = chat.say("612 345 222")
+    assert "46015" in summary and "612" in summary, chat.printable()
+
+
+def test_english_asked_for_in_the_middle_of_the_claim(chat: WebChat) -> None:
+    assert "número de serie" in chat.say("mi caldera no enciende")
+
+    reply = chat.say("podemos hablar en ingles?")
+
+    assert "continue in English" in reply, chat.printable()
+    assert "serial number" in reply
