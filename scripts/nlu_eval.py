@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import re
 import sys
@@ -386,14 +387,19 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
-def _quiet_tensorflow() -> None:
-    """TensorFlow's C++ notices would bury the report."""
+def _quiet_rasa() -> None:
+    """Rasa's and TensorFlow's notices would bury the report; warnings stay."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_logging_and_warnings(logging.WARNING)
+    configure_structlog(logging.WARNING)
 
 
 def train_model(output: Path) -> Path:
     """Trains an NLU-only model on data/ with config.yml into `output`."""
-    _quiet_tensorflow()
+    _quiet_rasa()
     from rasa.model_training import train_nlu
 
     model = train_nlu(
@@ -412,7 +418,7 @@ def predict(model: Path, examples: Sequence[Example]) -> list[Prediction]:
     """Parses every example with the trained model."""
     import asyncio
 
-    _quiet_tensorflow()
+    _quiet_rasa()
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(model))
