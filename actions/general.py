@@ -109,8 +109,10 @@ FORMS: dict[str, FormFlow] = {
     "repair_status_form": FormFlow(
         answers=frozenset({"check_repair_status"}), handled=_STOPS
     ),
-    # "No thanks" (even as "dejalo") is the survey's own answer: it ends it.
-    "survey_form": FormFlow(answers=frozenset({"cancel"})),
+    # A free-text answer may read as any request, and "no thanks" (even as
+    # "dejalo") ends the survey by its own rules: only a person, or an aside,
+    # interrupts it.
+    "survey_form": FormFlow(answers=frozenset({*FLOW_INTENTS, "cancel"})),
 }
 
 # The loop Rasa runs for the two-stage fallback is not a form to switch from.

@@ -24,6 +24,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.claim import channel_of
 from actions.crm_client import CrmError, CrmUnavailableError
+from actions.general import FlowSwitchMixin
 from actions.messages import say
 from actions.warranty_form import crm
 
@@ -121,7 +122,9 @@ async def check_registration_code(
     return {"registration_code": KNOWN, "shop": shop}
 
 
-class ValidateShopIdentityForm(ShopIdentityMixin, FormValidationAction):
+class ValidateShopIdentityForm(
+    FlowSwitchMixin, ShopIdentityMixin, FormValidationAction
+):
     """ "Soy de la tienda…": takes the registration code, unless already known."""
 
     def name(self) -> str:

@@ -21,6 +21,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.crm_client import CrmError, CrmUnavailableError
+from actions.general import FlowSwitchMixin
 from actions.messages import say
 from actions.survey_answers import (
     is_agreement,
@@ -195,7 +196,7 @@ class ActionAskSurveyAnswer(Action):
         return []
 
 
-class ValidateSurveyForm(FormValidationAction):
+class ValidateSurveyForm(FlowSwitchMixin, FormValidationAction):
     """Reads each answer, stores it in the CRM and moves to the next question."""
 
     def name(self) -> str:
