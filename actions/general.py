@@ -71,8 +71,6 @@ class FormFlow:
     extra_slots: tuple[str, ...] = field(default=())
 
 
-# One line per form. After adding one, run `python -m actions.general` to
-# regenerate data/general/form_switches.yml (a test checks it is current).
 _ORDER_INTENTS = frozenset(
     {
         "check_order_status",
@@ -83,6 +81,8 @@ _ORDER_INTENTS = frozenset(
 )
 _STOPS = frozenset({"cancel", "request_human"})
 
+# One line per form. After adding one, run `python -m actions.general` to
+# regenerate data/general/form_switches.yml (a test checks it is current).
 FORMS: dict[str, FormFlow] = {
     "warranty_claim_form": FormFlow(
         answers=frozenset(
@@ -212,6 +212,7 @@ def replay_latest_message(tracker: Tracker) -> list[dict[str, Any]]:
             "text": latest.get("text") or parse_data.get("text"),
             "parse_data": parse_data,
             "input_channel": latest.get("input_channel"),
+            "message_id": latest.get("message_id"),
             "metadata": latest.get("metadata") or {},
         },
     ]
