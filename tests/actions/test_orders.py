@@ -16,7 +16,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import order_questions, orders
+from actions import order_questions, order_reports, orders
 from actions.crm_client import CrmClient
 from actions.identity import check_registration_code
 from tests.actions.factories import (
@@ -32,8 +32,8 @@ DOMAIN_FOLDER = Path(__file__).resolve().parents[2] / "bot" / "domain"
 FORMS = {
     "order_status_form": orders.ValidateOrderStatusForm,
     "order_divergence_form": orders.ValidateOrderDivergenceForm,
-    "order_discount_form": orders.ValidateOrderDiscountForm,
-    "delivery_problem_form": orders.ValidateDeliveryProblemForm,
+    "order_discount_form": order_reports.ValidateOrderDiscountForm,
+    "delivery_problem_form": order_reports.ValidateDeliveryProblemForm,
 }
 ASK = {
     action().slot: action
