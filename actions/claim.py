@@ -32,6 +32,7 @@ CLAIM_SLOTS = [
     *CONTACT_SLOTS,
     "claim_confirmed",
     "ticket",
+    "claim_for_shop",
     "requested_slot",
 ]
 

@@ -190,7 +190,11 @@ class _AskContactField(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        say(dispatcher, tracker, f"ask_{self.slot}")
+        key = f"ask_{self.slot}"
+        if tracker.get_slot("claim_for_shop"):
+            # Shop staff claiming for a customer give the customer's details.
+            key = f"ask_{self.slot}_for_customer"
+        say(dispatcher, tracker, key)
         return []
 
 

@@ -42,6 +42,8 @@ class ActionFinishWarrantyClaim(Action):
 
         if tracker.get_slot("problem_solved"):
             response = "resolved_first_contact"
+        elif ticket["kind"] == "replacement":
+            response = "ticket_replacement"
         elif ticket["status"] != "assigned":
             response = "ticket_pending_assignment"
         elif ticket["kind"] == "paid_repair":
@@ -55,7 +57,11 @@ class ActionFinishWarrantyClaim(Action):
             ticket_number=ticket["number"],
             centre=ticket.get("centre"),
             postal_code=ticket.get("postal_code"),
+            reason=ticket.get("reason") or "",
         )
+        shop = tracker.get_slot("claim_for_shop")
+        if shop and not tracker.get_slot("problem_solved"):
+            say(dispatcher, tracker, "claim_on_behalf", shop=shop)
         return reset_claim()
 
 

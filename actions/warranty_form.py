@@ -1,7 +1,9 @@
 """The warranty claim form: serial, warranty decision, checks, contact, ticket."""
 
 import logging
+import re
 from typing import Any
+from urllib.parse import quote
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -159,7 +161,11 @@ class ValidateWarrantyClaimForm(FlowSwitchMixin, FormValidationAction):
             if checks:
                 slots["check_phase"] = "question"
         customer = unit.get("customer")
-        if customer:
+        claimant = await claimant_of(tracker, unit["serial_number"])
+        slots["claim_for_shop"] = claimant.get("point_of_sale")
+        # The details on file are read back only to their owner; anyone else
+        # (a web chat, another phone, a shop for its customer) gives them.
+        if customer and claimant.get("is_owner"):
             slots.update(
                 contact_known=True,
                 customer_name=customer["name"],
@@ -199,7 +205,11 @@ class ValidateWarrantyClaimForm(FlowSwitchMixin, FormValidationAction):
         for category in categories:
             names = {fold(category["code"]), fold(category["name"])}
             if wanted in names or CATEGORY_WORDS.get(wanted) == category["code"]:
-                return {"product_category": category["code"]}
+                claimant = await claimant_of(tracker, "-")
+                return {
+                    "product_category": category["code"],
+                    "claim_for_shop": claimant.get("point_of_sale"),
+                }
         say(dispatcher, tracker, "invalid_product_category", value=str(value)[:40])
         return {"product_category": None}
 
@@ -326,10 +336,15 @@ class ValidateWarrantyClaimForm(FlowSwitchMixin, FormValidationAction):
             ticket["status"],
             tracker.sender_id,
         )
+        events = ticket.get("events", [])
+        replacement = next(
+            (e["detail"] for e in events if e["kind"] == "replacement"), {}
+        )
         return {
             "number": ticket["number"],
             "status": ticket["status"],
             "kind": ticket["kind"],
+            "reason": replacement.get(f"note_{language_of(tracker)}"),
             "centre": (ticket.get("service_centre") or {}).get("name"),
             "postal_code": ticket.get("postal_code"),
         }
@@ -373,6 +388,23 @@ def _unclear(
         "answer_choice" if slot == "claim_option" else "answer_yes_no",
     )
     return {slot: None}
+
+
+async def claimant_of(tracker: Tracker, serial: str) -> dict[str, Any]:
+    """Whether the speaker owns the unit, and the shop's name if staff claim.
+
+    When the CRM cannot say, the person is treated as a stranger: asked for
+    the contact details, never shown someone else's.
+    """
+    conversation = quote(tracker.sender_id, safe="")
+    serial_path = quote(re.sub(r"[^0-9A-Za-z]", "", serial) or "-", safe="")
+    try:
+        return await crm.request(
+            "GET", f"/conversations/{conversation}/claimant/{serial_path}"
+        )
+    except (CrmUnavailableError, CrmError) as error:
+        logger.warning("claimant of %s unknown: %s", tracker.sender_id, error)
+        return {"speaker": "unknown", "is_owner": False, "point_of_sale": None}
 
 
 async def guided_checks(category: str | None, language: str) -> list[dict]:

@@ -28,6 +28,7 @@ import pytest
 
 from actions.config import ActionSettings
 from actions.crm_client import CrmClient
+from tests.actions import factories
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES_PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -92,6 +93,8 @@ def crm_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # The working folder is the temporary one, so no developer's .env is read.
     _run_cli(env, workdir, "migrate")
     _run_cli(env, workdir, "import", str(DEMO_DATA))
+    # Conversations are the gateway's to store; tests write them directly.
+    factories.CRM_DATABASE = workdir / "crm.db"
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"

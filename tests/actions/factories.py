@@ -7,6 +7,7 @@ what the ticket's idempotency key is made of.
 
 import functools
 import itertools
+import sqlite3
 import time
 import uuid
 from pathlib import Path
@@ -20,6 +21,8 @@ from actions.claim import FORM_NAME, required_claim_slots
 from actions.warranty_form import ValidateWarrantyClaimForm
 
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain" / "core.yml"
+# The SQLite file of the CRM the tests run (set by the crm_url fixture).
+CRM_DATABASE: Path | None = None
 
 _clock = itertools.count()
 
@@ -47,6 +50,30 @@ def initial_slots() -> dict[str, Any]:
 
 def new_conversation_id(prefix: str = "actions-test") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def conversation_from_phone(phone: str, channel: str = "sms") -> str:
+    """A new conversation from ``phone``, stored as the gateway stores one, so
+    that the CRM knows who speaks (a customer's or a shop's staff phone)."""
+    assert CRM_DATABASE is not None, "needs the crm fixture"
+    conversation_id = new_conversation_id(channel)
+    with sqlite3.connect(CRM_DATABASE) as database:
+        row = database.execute(
+            "SELECT id FROM channel_contacts WHERE channel = ? AND address = ?",
+            (channel, phone),
+        ).fetchone()
+        if row is None:
+            row = database.execute(
+                "INSERT INTO channel_contacts (channel, address, phone, opted_out,"
+                " unreachable) VALUES (?, ?, ?, 0, 0) RETURNING id",
+                (channel, phone, phone),
+            ).fetchone()
+        database.execute(
+            "INSERT INTO conversations (id, channel, address, contact_id)"
+            " VALUES (?, ?, ?, ?)",
+            (conversation_id, channel, phone, row[0]),
+        )
+    return conversation_id
 
 
 def next_timestamp() -> float:
@@ -144,7 +171,12 @@ class Claim:
         slots: dict[str, Any] | None = None,
         sender_id: str | None = None,
         channel: str = "web",
+        phone: str | None = None,
     ) -> None:
+        if phone is not None:
+            # The person writes from this phone: the CRM knows who they are.
+            channel = "sms" if channel == "web" else channel
+            sender_id = conversation_from_phone(phone, channel)
         self.sender_id = sender_id or new_conversation_id("claim")
         self.slots = {**initial_slots(), "language": language, **(slots or {})}
         self.events = [user_event("hola", channel=channel), form_activated()]

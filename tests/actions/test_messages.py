@@ -35,6 +35,10 @@ F_STRING_KEYS = {
         f"ask_{action.slot}" for action in _AskContactField.__subclasses__()
     },
     "f'invalid_{slot}'": {f"invalid_{slot}" for slot in CONTACT_SLOTS},
+    "f'ask_{self.slot}_for_customer'": {
+        f"ask_{action.slot}_for_customer"
+        for action in _AskContactField.__subclasses__()
+    },
 }
 
 

@@ -14,6 +14,7 @@ from actions.claim_questions import (
     ActionAskClaimConfirmed,
     ActionAskClaimOption,
     ActionAskContactConfirmed,
+    ActionAskCustomerName,
     ActionAskPostalCode,
     ActionAskProductCategory,
     ActionAskSerialNumber,
@@ -49,15 +50,34 @@ LUCIA = {
 }
 
 
-async def found(serial: str, language: str = "es", *, checks: bool = True) -> Claim:
+# The demo units' owners: their own phone is how the CRM knows them.
+OWNER_PHONES = {
+    "WM48217730": "+34612345222",
+    "BX202455812": "+34655123222",
+    "WM201900417": "+34622987001",
+    "DW4588812": "+34633456789",
+    "FR77001234": "+34699334455",
+}
+
+
+def owner_phone(serial: str) -> str | None:
+    return OWNER_PHONES.get(re.sub(r"[^0-9A-Z]", "", serial.upper()))
+
+
+async def found(
+    serial: str, language: str = "es", *, checks: bool = True, owner: bool = True
+) -> Claim:
     """A claim whose serial was just found in the CRM.
 
     Args:
         serial: the serial the person typed.
         language: the conversation's language.
         checks: False to skip the guided checks, as if all were answered no.
+        owner: True when the unit's owner writes from their own phone (SMS),
+            so their details on file are read back; False for a web chat.
     """
-    claim = Claim(language, {"fault_description": "No centrifuga"})
+    phone = owner_phone(serial) if owner else None
+    claim = Claim(language, {"fault_description": "No centrifuga"}, phone=phone)
     await claim.answer("serial_number", serial)
     assert claim.slots["serial_number"] is not None, serial
     if not checks:
@@ -79,7 +99,7 @@ class TestSerialNumber:
     async def test_a_valid_unit_fills_the_claim_however_typed(
         self, crm: CrmClient, typed: str
     ) -> None:
-        claim = Claim("es")
+        claim = Claim("es", phone=owner_phone(typed))
 
         said = await claim.answer("serial_number", typed)
 
@@ -176,7 +196,7 @@ class TestSerialNumber:
     async def test_a_unit_without_purchase_date_goes_on_to_the_checks(
         self, crm: CrmClient
     ) -> None:
-        claim = Claim("en")
+        claim = Claim("en", phone=owner_phone("FR-7700-1234"))
 
         said = await claim.answer("serial_number", "FR-7700-1234")
 
@@ -262,6 +282,55 @@ class TestGuidedChecks:
 
         assert said == ["Entonces conviene que lo revise un técnico."]
         assert claim.slots["check_phase"] == "done"
+
+
+class TestWhoHearsTheDetailsOnFile:
+    async def test_a_web_chat_giving_a_serial_is_asked_for_the_contact(
+        self, crm: CrmClient
+    ) -> None:
+        claim = await found("WM 4821 7730", checks=False, owner=False)
+
+        assert claim.slots["contact_known"] is None
+        assert claim.slots["customer_name"] is None
+        assert claim.slots["phone_number"] is None
+        assert next_slot(claim.slots) == "customer_name"
+
+    async def test_another_customers_phone_is_asked_too(self, crm: CrmClient) -> None:
+        claim = Claim("es", phone="+34655123222")
+
+        await claim.answer("serial_number", "WM 4821 7730")
+
+        assert claim.slots["contact_known"] is None
+        assert claim.slots["phone_number"] is None
+
+    async def test_shop_staff_are_asked_for_their_customers_details(
+        self, crm: CrmClient, read_ticket: TicketReader
+    ) -> None:
+        claim = Claim(
+            "es", {"fault_description": "No centrifuga"}, phone="+34611000111"
+        )
+
+        await claim.answer("serial_number", "WM 4821 7730")
+        claim.slots["check_phase"] = "done"
+
+        assert claim.slots["claim_for_shop"] == "Electrodomésticos Turia"
+        assert claim.slots["customer_name"] is None
+        assert next_slot(claim.slots) == "customer_name"
+        asked = await claim.run(ActionAskCustomerName())
+        assert "cliente" in asked[0]
+        await claim.answer("customer_name", "Marta Soler")
+        await claim.answer("phone_number", "699 111 333")
+        await claim.answer("postal_code", "46010")
+        claim.slots["claim_confirmed"] = True
+        await claim.answer("claim_confirmed", True)
+        said = await claim.run(ActionFinishWarrantyClaim())
+
+        number = ticket_number(said[0])
+        assert "en nombre del cliente" in said[1]
+        assert "Electrodomésticos Turia" in said[1]
+        ticket = read_ticket(number)
+        assert ticket["customer"]["name"] == "Marta Soler"
+        assert any(event["kind"] == "opened_by_shop" for event in ticket["events"])
 
 
 class TestContact:
