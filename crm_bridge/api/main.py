@@ -10,6 +10,7 @@ from crm_bridge.api.routes import (
     display,
     orders,
     repairs,
+    surveys,
     tickets,
     units,
 )
@@ -25,3 +26,4 @@ api_router.include_router(conversations.router)
 api_router.include_router(orders.router)
 api_router.include_router(display.router)
 api_router.include_router(repairs.router)
+api_router.include_router(surveys.router)
