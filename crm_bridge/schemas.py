@@ -337,6 +337,11 @@ class DiscountCaseCreate(OrderCaseContext):
     description: str | None = Field(default=None, max_length=2000)
 
 
+class DisplayDeliveryProblemCreate(OrderCaseContext):
+    problem: str = Field(pattern="^(damage|delay)$")
+    description: str = Field(min_length=1, max_length=2000)
+
+
 class DeliveryProblemCreate(OrderCaseContext):
     problem: str = Field(pattern="^(damage|delay)$")
     description: str = Field(min_length=1, max_length=2000)
@@ -346,12 +351,14 @@ class DeliveryProblemCreate(OrderCaseContext):
 
 
 class OrderCasePublic(BaseModel):
-    """A case on an order: divergence, discount, delivery damage or delay."""
+    """A case on an order: divergence, discount, delivery damage or delay; or
+    damage or delay of a display-unit request (``display_request_number``)."""
 
     number: str
     kind: TicketKind
     status: TicketStatus
-    order_number: str
+    order_number: str | None
+    display_request_number: str | None = None
     line: OrderLinePublic | None
     carrier: str | None
     quantity: int | None

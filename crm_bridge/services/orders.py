@@ -89,17 +89,6 @@ class DivergenceProblem(str, enum.Enum):
     WRONG_MODEL = "wrong_model"
 
 
-class DeliveryProblem(str, enum.Enum):
-    DAMAGE = "damage"
-    DELAY = "delay"
-
-
-_DELIVERY_KINDS = {
-    DeliveryProblem.DAMAGE: TicketKind.DELIVERY_DAMAGE,
-    DeliveryProblem.DELAY: TicketKind.DELIVERY_DELAY,
-}
-
-
 @dataclasses.dataclass(frozen=True)
 class CaseContext:
     """Where a case request comes from: the conversation and its retry key."""
@@ -298,21 +287,21 @@ def open_divergence_case(
     def build() -> tuple[Ticket, bool]:
         order = get_order(session, shop, number)
         line = find_line(order, position, product, prefer=divergences(order))
-        _check_quantity(quantity, line)
+        check_quantity(quantity, line)
         existing = _active_case(session, TicketKind.DIVERGENCE, order, line)
         if existing is not None:
             return existing, False
-        ticket = _new_case(
+        ticket = new_case(
             session,
             TicketKind.DIVERGENCE,
             context,
-            order,
+            order.point_of_sale_id,
             today,
-            line=line,
             quantity=quantity,
-            description=description,
+            fault_description=description,
+            **order_links(order, line),
         )
-        _event(
+        add_event(
             ticket,
             "created",
             kind=TicketKind.DIVERGENCE.value,
@@ -326,7 +315,7 @@ def open_divergence_case(
         )
         return ticket, True
 
-    return _once(session, context, build)
+    return once(session, context, build)
 
 
 def open_discount_case(
@@ -356,16 +345,16 @@ def open_discount_case(
             raise OrderCaseRejectedError(
                 f"every discount of order {order.number} is within the conditions"
             )
-        ticket = _new_case(
+        ticket = new_case(
             session,
             TicketKind.DISCOUNT,
             context,
-            order,
+            order.point_of_sale_id,
             today,
-            line=findings[0].line if len(findings) == 1 else None,
-            description=description,
+            fault_description=description,
+            **order_links(order, findings[0].line if len(findings) == 1 else None),
         )
-        _event(
+        add_event(
             ticket,
             "created",
             kind=TicketKind.DISCOUNT.value,
@@ -382,67 +371,7 @@ def open_discount_case(
         )
         return ticket, True
 
-    return _once(session, context, build)
-
-
-def report_delivery_problem(
-    session: Session,
-    shop: PointOfSale,
-    context: CaseContext,
-    number: str,
-    problem: DeliveryProblem,
-    description: str,
-    position: int | None = None,
-    product: str | None = None,
-    quantity: int | None = None,
-    today: dt.date | None = None,
-) -> tuple[Ticket, bool]:
-    """Open a damage or delay case on an order, against its carrier.
-
-    The item is optional (a delay concerns the whole order); when named it
-    must be a line of the order. Photos the person sent in the conversation
-    are attached to the case.
-
-    Raises:
-        OrderNotFoundError, OrderLineNotFoundError, OrderCaseRejectedError.
-    """
-
-    def build() -> tuple[Ticket, bool]:
-        order = get_order(session, shop, number)
-        line = None
-        if position is not None or product:
-            line = find_line(order, position, product)
-        if quantity is not None:
-            if line is None:
-                raise OrderCaseRejectedError("a quantity needs the item it refers to")
-            _check_quantity(quantity, line)
-        kind = _DELIVERY_KINDS[problem]
-        ticket = _new_case(
-            session,
-            kind,
-            context,
-            order,
-            today,
-            line=line,
-            quantity=quantity,
-            description=description,
-        )
-        _event(
-            ticket,
-            "created",
-            kind=kind.value,
-            order=order.number,
-            order_status=order.status.value,
-            carrier=ticket.carrier,
-            line=line.position if line else None,
-            sku=line.product.sku if line else None,
-            quantity=quantity,
-            expected_on=_iso(_expected_on(order)),
-            delivered_on=_iso(_delivered_on(order)),
-        )
-        return ticket, True
-
-    return _once(session, context, build)
+    return once(session, context, build)
 
 
 def open_discount_case_number(session: Session, order: Order) -> str | None:
@@ -456,31 +385,31 @@ def carrier_of(order: Order) -> str | None:
     return order.shipments[-1].carrier if order.shipments else None
 
 
-def _expected_on(order: Order) -> dt.date | None:
+def _expected(order: Order) -> dt.date | None:
     dates = [s.expected_on for s in order.shipments if s.expected_on]
     return max(dates) if dates else order.expected_on
 
 
-def _delivered_on(order: Order) -> dt.date | None:
+def _delivered(order: Order) -> dt.date | None:
     dates = [s.delivered_on for s in order.shipments if s.delivered_on]
     return max(dates) if dates else None
 
 
 def expected_on(order: Order) -> dt.date | None:
     """When the order should arrive: its latest shipment's date, or the order's."""
-    return _expected_on(order)
+    return _expected(order)
 
 
 def delivered_on(order: Order) -> dt.date | None:
     """When the last shipment of the order was delivered, if it was."""
-    return _delivered_on(order)
+    return _delivered(order)
 
 
-def _iso(value: dt.date | None) -> str | None:
+def iso(value: dt.date | None) -> str | None:
     return value.isoformat() if value else None
 
 
-def _check_quantity(quantity: int, line: OrderLine) -> None:
+def check_quantity(quantity: int, line: OrderLine) -> None:
     if quantity < 1:
         raise OrderCaseRejectedError(f"quantity {quantity} is not a number of units")
     if quantity > line.quantity_ordered:
@@ -503,16 +432,15 @@ def _active_case(
     return session.scalar(query.order_by(Ticket.id).limit(1))
 
 
-def _new_case(
+def new_case(
     session: Session,
     kind: TicketKind,
     context: CaseContext,
-    order: Order,
-    today: dt.date | None,
-    line: OrderLine | None = None,
-    quantity: int | None = None,
-    description: str | None = None,
+    point_of_sale_id: int,
+    today: dt.date | None = None,
+    **links: Any,
 ) -> Ticket:
+    """A new open case of the shop; ``links`` are Ticket columns (order_id…)."""
     today = today or dt.date.today()
     ticket = Ticket(
         number=next_ticket_number(session, kind, today.year),
@@ -523,19 +451,24 @@ def _new_case(
         conversation_id=context.conversation_id,
         language=context.language,
         warranty_status=WarrantyStatus.UNKNOWN,
-        point_of_sale_id=order.point_of_sale_id,
-        order_id=order.id,
-        order_line_id=line.id if line else None,
-        product_category_code=line.product.category_code if line else None,
-        carrier=carrier_of(order),
-        quantity=quantity,
-        fault_description=description,
+        point_of_sale_id=point_of_sale_id,
+        **links,
     )
     session.add(ticket)
     return ticket
 
 
-def _event(ticket: Ticket, kind: str, /, **detail: Any) -> None:
+def order_links(order: Order, line: OrderLine | None = None) -> dict[str, Any]:
+    """The columns that tie a case to an order, its line and its carrier."""
+    return {
+        "order_id": order.id,
+        "order_line_id": line.id if line else None,
+        "product_category_code": line.product.category_code if line else None,
+        "carrier": carrier_of(order),
+    }
+
+
+def add_event(ticket: Ticket, kind: str, /, **detail: Any) -> None:
     ticket.events.append(
         TicketEvent(
             kind=kind,
@@ -545,7 +478,7 @@ def _event(ticket: Ticket, kind: str, /, **detail: Any) -> None:
     )
 
 
-def _once(session: Session, context: CaseContext, build: Any) -> tuple[Ticket, bool]:
+def once(session: Session, context: CaseContext, build: Any) -> tuple[Ticket, bool]:
     """Run ``build`` in one transaction, unless the key already opened a case.
 
     A concurrent request with the same key loses on the unique constraint and
@@ -597,5 +530,5 @@ def _attach_photos(session: Session, ticket: Ticket) -> None:
         .values(ticket_id=ticket.id)
     ).rowcount
     if attached:
-        _event(ticket, "attachments_linked", count=attached)
+        add_event(ticket, "attachments_linked", count=attached)
         session.flush()

@@ -11,13 +11,21 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Response, status
 
 from crm_bridge.api.deps import SessionDep
-from crm_bridge.models import Channel, Language, Order, PointOfSale, Ticket
+from crm_bridge.models import (
+    Channel,
+    DisplayRequest,
+    Language,
+    Order,
+    PointOfSale,
+    Ticket,
+)
 from crm_bridge.schemas import (
     AttachmentPublic,
     DeliveryProblemCreate,
     DiscountCaseCreate,
     DiscountCheckPublic,
     DiscountLinePublic,
+    DisplayDeliveryProblemCreate,
     DivergenceCreate,
     OrderCaseContext,
     OrderCasePublic,
@@ -27,11 +35,12 @@ from crm_bridge.schemas import (
     ShipmentPublic,
     TicketEventPublic,
 )
-from crm_bridge.services import identity, orders
+from crm_bridge.services import deliveries, identity, orders
+from crm_bridge.services.deliveries import DeliveryProblem
+from crm_bridge.services.display import DisplayRequestNotFoundError
 from crm_bridge.services.errors import NotAShopError
 from crm_bridge.services.orders import (
     CaseContext,
-    DeliveryProblem,
     DivergenceProblem,
     OrderCaseRejectedError,
     OrderLineNotFoundError,
@@ -39,6 +48,10 @@ from crm_bridge.services.orders import (
 )
 
 router = APIRouter(prefix="/conversations/{conversation_id}/orders", tags=["orders"])
+# Transport problems of display-unit requests are reported like an order's.
+display_router = APIRouter(
+    prefix="/conversations/{conversation_id}/display/requests", tags=["orders"]
+)
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     status.HTTP_403_FORBIDDEN: {"description": "The speaker is not shop staff"},
@@ -234,7 +247,7 @@ def report_delivery_problem(
         body,
         response,
         session,
-        lambda shop, context: orders.report_delivery_problem(
+        lambda shop, context: deliveries.report_delivery_problem(
             session,
             shop,
             context,
@@ -244,6 +257,39 @@ def report_delivery_problem(
             position=body.line,
             product=body.product,
             quantity=body.quantity,
+        ),
+    )
+
+
+@display_router.post(
+    "/{number}/delivery-problems",
+    response_model=OrderCasePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=_CASE_REFUSALS,
+)
+def report_display_delivery_problem(
+    conversation_id: str,
+    number: str,
+    body: DisplayDeliveryProblemCreate,
+    response: Response,
+    session: SessionDep,
+) -> OrderCasePublic:
+    """Report damage or a delay in the transport of a display-unit request
+    (`DSP-2026-000003`): a case linked to the request and the shop, with the
+    photos sent in the conversation. 404 for another shop's request too."""
+    return _open_case(
+        conversation_id,
+        number,
+        body,
+        response,
+        session,
+        lambda shop, context: deliveries.report_display_delivery_problem(
+            session,
+            shop,
+            context,
+            number,
+            problem=DeliveryProblem(body.problem),
+            description=body.description,
         ),
     )
 
@@ -265,7 +311,7 @@ def _open_case(
     )
     try:
         ticket, created = open_it(shop, context)
-    except OrderNotFoundError as exc:
+    except (OrderNotFoundError, DisplayRequestNotFoundError) as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
     except (OrderLineNotFoundError, OrderCaseRejectedError) as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, exc.reason) from exc
@@ -275,15 +321,28 @@ def _open_case(
 
 
 def case_public(session: SessionDep, ticket: Ticket) -> OrderCasePublic:
-    """The case as the API shows it, with its order and line."""
+    """The case as the API shows it, with its order and line or its request."""
     session.refresh(ticket)
-    order = session.get(Order, ticket.order_id)
-    line = next((line for line in order.lines if line.id == ticket.order_line_id), None)
+    order = session.get(Order, ticket.order_id) if ticket.order_id else None
+    line = next(
+        (
+            line
+            for line in (order.lines if order else [])
+            if line.id == ticket.order_line_id
+        ),
+        None,
+    )
+    request = (
+        session.get(DisplayRequest, ticket.display_request_id)
+        if ticket.display_request_id
+        else None
+    )
     return OrderCasePublic(
         number=ticket.number,
         kind=ticket.kind,
         status=ticket.status,
-        order_number=order.number,
+        order_number=order.number if order else None,
+        display_request_number=request.ticket.number if request else None,
         line=OrderLinePublic.from_line(line) if line else None,
         carrier=ticket.carrier,
         quantity=ticket.quantity,

@@ -484,3 +484,36 @@ def test_bad_delivery_reports_are_refused(
 
     assert response.status_code == status, response.text
     assert _tickets(demo_data) == 0
+
+
+# --- transport problems of display-unit requests ----------------------------------
+
+
+def test_damage_to_a_display_request_is_a_case_on_the_request(
+    client: TestClient, turia: Conversation
+) -> None:
+    response = client.post(
+        f"/api/v1/conversations/{turia.id}/display/requests/dsp 2026 1"
+        "/delivery-problems",
+        json=case_body(problem="damage", description="el expositor llego rayado"),
+    )
+
+    assert response.status_code == 201, response.text
+    case = response.json()
+    assert case["number"] == f"DMG-{YEAR}-000001"
+    assert case["display_request_number"] == "DSP-2026-000001"
+    assert case["order_number"] is None
+    assert case["events"][0]["detail"]["request_status"] == "shipped"
+
+
+@pytest.mark.parametrize("number", ["DSP-2026-000002", "DSP-2026-000999", "banana"])
+def test_another_shops_display_request_is_as_absent_as_a_missing_one(
+    client: TestClient, turia: Conversation, demo_data: Session, number: str
+) -> None:
+    response = client.post(
+        f"/api/v1/conversations/{turia.id}/display/requests/{number}/delivery-problems",
+        json=case_body(problem="delay", description="no llega"),
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": f"no such display request {number!r}"}
