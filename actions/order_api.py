@@ -74,6 +74,26 @@ async def open_case(
     return {**case, "existing": case.get("conversation_id") != tracker.sender_id}
 
 
+def _display_base(tracker: Tracker, number: str) -> str:
+    conversation = quote(tracker.sender_id, safe="")
+    request = quote(str(number), safe="")
+    return f"/conversations/{conversation}/display/requests/{request}"
+
+
+async def read_display_request(tracker: Tracker, number: str) -> dict[str, Any]:
+    """The shop's display-unit request (DSP-…), for a transport problem."""
+    return await _call("GET", _display_base(tracker, number))
+
+
+async def report_display_problem(
+    tracker: Tracker, number: str, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Opens a damage or delay case on a display-unit request."""
+    path = f"{_display_base(tracker, number)}/delivery-problems"
+    case = await _call("POST", path, json=payload)
+    return {**case, "existing": case.get("conversation_id") != tracker.sender_id}
+
+
 def idempotency_key(tracker: Tracker, kind: str, suffix: str = "") -> str:
     """Names one request: the conversation, the kind of case and when the
     form started, so a retried action never opens a second case."""

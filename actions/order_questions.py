@@ -198,6 +198,8 @@ class ActionFinishOrderRequest(Action):
                 key = "discount_case_opened"
             else:
                 key = "delivery_case_opened"
+            if case.get("display_request_number"):
+                key = "display_case_opened"
             if case.get("existing"):
                 key = "order_case_already_open"
             say(
@@ -205,7 +207,7 @@ class ActionFinishOrderRequest(Action):
                 tracker,
                 key,
                 ticket_number=case["number"],
-                number=case["order_number"],
+                number=case["order_number"] or case.get("display_request_number"),
                 quantity=case.get("quantity") or "",
                 product=case.get("product") or "",
                 carrier=case.get("carrier") or "-",

@@ -11,7 +11,13 @@ from actions import order_api
 from actions.general import FlowSwitchMixin
 from actions.identity import shop_slots
 from actions.messages import say
-from actions.order_words import delivery_problem_in, find_lines, line_label
+from actions.order_words import (
+    delivery_problem_in,
+    display_number_in,
+    find_lines,
+    line_label,
+    order_number_in,
+)
 from actions.orders import OrderFormMixin, open_case, percent, stopped
 from actions.warranty_form import language_of
 
@@ -94,6 +100,30 @@ class ValidateDeliveryProblemForm(
             steps.append("order_line")
         return [*steps, "delivery_description"]
 
+    def number_in(self, text: str) -> str | None:
+        # The transport of a display-unit request is reported here too.
+        return display_number_in(text) or order_number_in(text)
+
+    async def _check_order(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        number = display_number_in(str(value or ""))
+        if number is None:
+            return await super()._check_order(value, dispatcher, tracker)
+        try:
+            request = await order_api.read_display_request(tracker, number)
+        except order_api.OrderNotFoundError:
+            say(dispatcher, tracker, "display_request_not_found", number=number)
+            return {"order_number": None}
+        except (order_api.NotAShopError, order_api.CrmDownError):
+            say(dispatcher, tracker, "crm_unavailable")
+            return {"order_number": None}
+        order = {"number": request["number"], "display_request": True, "lines": []}
+        slots = {"order_number": request["number"], "order": order}
+        tracker.slots.update(slots)
+        slots.update(await self.after_order(order, dispatcher, tracker))
+        return slots
+
     async def after_order(
         self,
         order: dict[str, Any],
@@ -113,7 +143,7 @@ class ValidateDeliveryProblemForm(
             slots["order_line"] = named[0]["position"]
         tracker.slots.update(slots)
         if slots.get("delivery_description") and (
-            problem == "delay" or len(order["lines"]) == 1 or named
+            problem == "delay" or len(order["lines"]) <= 1 or named
         ):
             return {**slots, **await self._report(dispatcher, tracker)}
         return slots
@@ -164,8 +194,9 @@ class ValidateDeliveryProblemForm(
         body = {
             "problem": tracker.get_slot("delivery_problem"),
             "description": str(tracker.get_slot("delivery_description"))[:2000],
-            "line": line if isinstance(line, int) else None,
         }
+        if not (tracker.get_slot("order") or {}).get("display_request"):
+            body["line"] = line if isinstance(line, int) else None
         case = await open_case(dispatcher, tracker, "delivery-problems", body)
         if case is None:
             return {"delivery_description": None}

@@ -12,6 +12,7 @@ from actions.formatting import fold
 
 _ORDER_NUMBER = re.compile(r"(?<![\d\-/])(\d{4,6})(?![\d\-/])")
 _TICKET_LIKE = re.compile(r"\b[a-z]{3}\s*-?\s*20\d\d\s*-?\s*\d+", re.IGNORECASE)
+_DISPLAY_NUMBER = re.compile(r"\bdsp\W*(20\d\d)\W*(\d{1,6})\b", re.IGNORECASE)
 _INTEGER = re.compile(r"(?<![\d.,])(-?\d+)(?![\d.,])")
 
 NUMBER_WORDS = {
@@ -175,6 +176,14 @@ def order_number_in(text: str) -> str | None:
     cleaned = _TICKET_LIKE.sub(" ", text or "")
     found = _ORDER_NUMBER.findall(cleaned.replace("#", " "))
     return found[0] if found else None
+
+
+def display_number_in(text: str) -> str | None:
+    """A display-unit request number: "DSP-2026-000003", "dsp 2026 3"."""
+    match = _DISPLAY_NUMBER.search(text or "")
+    if match is None:
+        return None
+    return f"DSP-{match.group(1)}-{int(match.group(2)):06d}"
 
 
 def quantity_in(text: str) -> int | None:

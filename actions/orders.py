@@ -106,6 +106,10 @@ def missing_lines(order: dict[str, Any]) -> list[dict[str, Any]]:
 class OrderFormMixin(ShopIdentityMixin):
     """The questions every order form shares, and how each answer is checked."""
 
+    def number_in(self, text: str) -> str | None:
+        """The number this form works on, in what the person wrote."""
+        return order_number_in(text)
+
     async def after_order(
         self,
         order: dict[str, Any],
@@ -174,7 +178,7 @@ class OrderFormMixin(ShopIdentityMixin):
         if any(word in fold(text) for word in _REPAIR_WORDS):
             slots["order_followup"] = "repair"
         tracker.slots.update(slots)
-        number = order_number_in(text)
+        number = self.number_in(text)
         if number is None:
             return slots
         if not tracker.get_slot("shop"):
@@ -490,10 +494,20 @@ def say_order_status(
 ) -> None:
     """ "Pedido 48213: entregado el 03/12/2026 por TransNorte." and the like."""
     shipment = (order.get("shipments") or [{}])[-1]
+    status = order["status"]
+    key = "order_status_placed"
+    if status == "shipped":
+        key = "order_status_shipped"
+    elif status == "in_transit":
+        key = "order_status_in_transit"
+    elif status == "delivered":
+        key = "order_status_delivered"
+    elif status == "cancelled":
+        key = "order_status_cancelled"
     say(
         dispatcher,
         tracker,
-        f"order_status_{order['status']}",
+        key,
         number=order["number"],
         shop=order["point_of_sale"]["name"],
         carrier=order.get("carrier") or "",
@@ -520,7 +534,10 @@ async def open_case(
         **body,
     }
     try:
-        case = await order_api.open_case(tracker, number, path, payload)
+        if (tracker.get_slot("order") or {}).get("display_request"):
+            case = await order_api.report_display_problem(tracker, number, payload)
+        else:
+            case = await order_api.open_case(tracker, number, path, payload)
     except order_api.CaseRefusedError as refused:
         logger.warning(
             "case on order %s refused in %s: %s", number, tracker.sender_id, refused
@@ -538,7 +555,8 @@ async def open_case(
     return {
         "number": case["number"],
         "kind": case["kind"],
-        "order_number": case["order_number"],
+        "order_number": case.get("order_number") or "",
+        "display_request_number": case.get("display_request_number") or "",
         "carrier": case.get("carrier") or "",
         "quantity": case.get("quantity"),
         "product": line_label(case["line"], language) if case.get("line") else "",

@@ -453,3 +453,26 @@ async def test_the_crm_down_is_an_apology_and_the_question_again(
 
     assert said[0].startswith("Ahora mismo no puedo")
     assert said[1].startswith("¿Me indica el número de pedido?")
+
+
+async def test_damage_to_display_units_is_reported_on_the_request(
+    crm: CrmClient, read_ticket: Callable[[str], dict[str, Any]]
+) -> None:
+    chat = OrderChat("delivery_problem_form", channel="telegram")
+    await chat.identify()
+
+    said = await chat.say(
+        "el expositor de la solicitud dsp 2026 1 ha llegado con el cristal roto",
+        "report_delivery_problem",
+    )
+    other = OrderChat("delivery_problem_form")
+    await other.identify()
+    refused = await other.say("ha llegado roto el expositor", "report_delivery_problem")
+    refused = await other.say("DSP-2026-000002")
+
+    assert said[0].startswith("Abierto el caso DMG-")
+    assert "sobre la solicitud de expositores DSP-2026-000001" in said[0]
+    ticket = read_ticket(said[0].split("caso ")[1].split()[0])
+    assert ticket["kind"] == "delivery_damage"
+    # The display module's own answer for a request not found.
+    assert refused[0].startswith("No encuentro ninguna solicitud DSP-2026-000002")
