@@ -133,7 +133,7 @@ def request_number(text: str) -> str | None:
 
 
 def lines_text(lines: list[dict[str, Any]]) -> str:
-    return ", ".join(f"{line['quantity']} × {line['name']}" for line in lines)
+    return ", ".join(f"{line['quantity']} {line['name']}" for line in lines)
 
 
 class ValidateDisplayRequestForm(

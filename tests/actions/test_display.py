@@ -190,9 +190,7 @@ class TestRequestForm:
         ]
         assert await request.next_slot() == "display_more"
         asked = await request.run(ActionAskDisplayMore())
-        assert asked == [
-            "Apuntado: 2 × CleanLine 45 cm. ¿Quiere añadir otro expositor?"
-        ]
+        assert asked == ["Apuntado: 2 CleanLine 45 cm. ¿Quiere añadir otro expositor?"]
 
         await request.answer("display_more", None, intent="affirm")
         assert await request.next_slot() == "display_product"
@@ -201,7 +199,7 @@ class TestRequestForm:
         await request.answer("display_more", None, intent="deny")
         assert await request.next_slot() == "display_confirmed"
         summary = await request.run(ActionAskDisplayConfirmed())
-        assert "2 × CleanLine 45 cm, 1 × FreshCool No Frost 185" in summary[0]
+        assert "2 CleanLine 45 cm, 1 FreshCool No Frost 185" in summary[0]
         assert "Electrodomésticos Turia" in summary[0]
 
         await request.answer("display_confirmed", None, intent="affirm")
@@ -279,7 +277,7 @@ class TestStatus:
         said = await self.run_status(TURIA_STAFF, "dsp 2026 1")
 
         assert said == [
-            "Solicitud DSP-2026-000001 (2 × EcoWash 8 kg, 1 × CleanLine 45 cm): "
+            "Solicitud DSP-2026-000001 (2 EcoWash 8 kg, 1 CleanLine 45 cm): "
             "enviada. La instalación es el 10/12/2026 con Montajes Levante."
         ]
 
@@ -287,7 +285,7 @@ class TestStatus:
         said = await self.run_status(CASTELLANA_STAFF, None, "en")
 
         assert said == [
-            "Request DSP-2026-000002 (1 × FreshCool No Frost 185): approved; we "
+            "Request DSP-2026-000002 (1 FreshCool No Frost 185): approved; we "
             "will give you an installation date when it ships."
         ]
 
