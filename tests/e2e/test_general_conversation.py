@@ -73,26 +73,34 @@ def test_out_of_scope_is_declined_with_what_it_can_do(chat: WebChat) -> None:
     assert chat.buttons() == ["Ver opciones", "Hablar con una persona"]
 
 
-def test_not_understood_offers_suggestions_that_start_a_flow(chat: WebChat) -> None:
-    reply = chat.say("zxqv plmk wrrt")
+def test_not_understood_offers_suggestions_then_a_rephrase(chat: WebChat) -> None:
+    reply = chat.say("lo de la semana pasada")
 
     assert "¿Quería decir" in reply, chat.printable()
     titles = chat.buttons()
-    assert titles[-1] == "Otra cosa" and len(titles) == 3
+    assert len(titles) == 3 and titles[-1] == "Otra cosa", titles
 
-    pressed = chat.buttons().index("Otra cosa")
-    assert "con otras palabras" in chat.press(pressed)
-
+    assert "con otras palabras" in chat.press(2)
     assert "número de serie" in chat.say("mi lavadora no centrifuga"), chat.printable()
+
+
+def test_a_suggestion_pressed_starts_its_flow(chat: WebChat) -> None:
+    reply = chat.say("so whats up with it")
+    assert "Did you mean" in reply, chat.printable()
+
+    started = chat.press(0)
+
+    assert "Did you mean" not in started and "Sorry" not in started, chat.printable()
+    assert started.rstrip().endswith("?"), chat.printable()
 
 
 def test_not_understood_twice_in_a_row_offers_a_person(
     chat: WebChat, stack_db: Engine
 ) -> None:
-    chat.say("blorp zzkt qwf")
-    reply = chat.say("vvvv xxxx qqqq")
+    chat.say("lo de la semana pasada")
+    reply = chat.say("lo del otro dia")
 
-    assert "persona" in reply, chat.printable()
+    assert "le paso con una persona" in reply, chat.printable()
     assert "Hablar con una persona" in chat.buttons()
 
     chat.press(chat.buttons().index("Hablar con una persona"))
