@@ -13,8 +13,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.messages import say
+from actions.order_base import ORDER_SLOTS, missing_lines, photo_channel
 from actions.order_words import line_label
-from actions.orders import ORDER_SLOTS, missing_lines, photo_channel
 from actions.warranty_form import language_of
 
 logger = logging.getLogger(__name__)

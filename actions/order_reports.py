@@ -11,6 +11,7 @@ from actions import order_api
 from actions.general import FlowSwitchMixin
 from actions.identity import shop_slots
 from actions.messages import say
+from actions.order_base import OrderFormMixin, open_case, percent, stopped
 from actions.order_words import (
     delivery_problem_in,
     display_number_in,
@@ -18,7 +19,6 @@ from actions.order_words import (
     line_label,
     order_number_in,
 )
-from actions.orders import OrderFormMixin, open_case, percent, stopped
 from actions.warranty_form import language_of
 
 
