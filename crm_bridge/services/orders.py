@@ -1,4 +1,5 @@
-"""iGO: a shop's orders as it may see them, and the cases it opens on them.
+"""iGO: a shop's orders as it may see them, divergences, and what every order
+case shares (discounts: services/discounts.py; transport: services/deliveries.py).
 
 Every function takes the shop that is asking (see ``services.identity``): an
 order of another shop is exactly as absent as one that does not exist, so a
@@ -16,7 +17,6 @@ import datetime as dt
 import enum
 import logging
 import unicodedata
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select, update
@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, selectinload
 from crm_bridge.models import (
     Attachment,
     Channel,
-    DiscountCondition,
     Language,
     Order,
     OrderLine,
@@ -99,15 +98,6 @@ class CaseContext:
     language: Language
 
 
-@dataclasses.dataclass(frozen=True)
-class DiscountFinding:
-    """A line whose discount is above what the shop's conditions allow."""
-
-    line: OrderLine
-    max_discount_percent: Decimal
-    condition: DiscountCondition | None
-
-
 def order_number_key(number: str) -> str:
     """The digits and letters of an order number: "#4512", "ped. 4512" → "4512"."""
     return serial_key(number)
@@ -146,50 +136,6 @@ def divergences(order: Order) -> list[OrderLine]:
         for line in order.lines
         if line.quantity_delivered > 0 and line.missing != 0
     ]
-
-
-def applicable_condition(
-    conditions: list[DiscountCondition], category_code: str, on: dt.date
-) -> DiscountCondition | None:
-    """The shop's condition for a category on a date.
-
-    A condition on the category itself wins over a general one (no category);
-    among several of the same scope in force, the most recent one.
-    """
-    in_force = [
-        condition
-        for condition in conditions
-        if condition.valid_from <= on
-        and (condition.valid_until is None or on <= condition.valid_until)
-    ]
-    for scope in (category_code, None):
-        matching = [c for c in in_force if c.category_code == scope]
-        if matching:
-            return max(matching, key=lambda condition: condition.valid_from)
-    return None
-
-
-def discount_findings(session: Session, order: Order) -> list[DiscountFinding]:
-    """Lines whose discount exceeds the condition in force on the order date.
-
-    A line with a discount and no condition at all exceeds an allowed 0 %.
-    """
-    conditions = list(
-        session.scalars(
-            select(DiscountCondition).where(
-                DiscountCondition.point_of_sale_id == order.point_of_sale_id
-            )
-        )
-    )
-    findings = []
-    for line in order.lines:
-        condition = applicable_condition(
-            conditions, line.product.category_code, order.ordered_on
-        )
-        allowed = condition.max_discount_percent if condition else Decimal("0")
-        if line.discount_percent > allowed:
-            findings.append(DiscountFinding(line, allowed, condition))
-    return findings
 
 
 def find_line(
@@ -288,7 +234,7 @@ def open_divergence_case(
         order = get_order(session, shop, number)
         line = find_line(order, position, product, prefer=divergences(order))
         check_quantity(quantity, line)
-        existing = _active_case(session, TicketKind.DIVERGENCE, order, line)
+        existing = active_case(session, TicketKind.DIVERGENCE, order, line)
         if existing is not None:
             return existing, False
         ticket = new_case(
@@ -316,68 +262,6 @@ def open_divergence_case(
         return ticket, True
 
     return once(session, context, build)
-
-
-def open_discount_case(
-    session: Session,
-    shop: PointOfSale,
-    context: CaseContext,
-    number: str,
-    description: str | None = None,
-    today: dt.date | None = None,
-) -> tuple[Ticket, bool]:
-    """Open the order's discount case, listing the lines above the conditions.
-
-    One per order: while one is being handled, asking again returns it.
-
-    Raises:
-        OrderNotFoundError; OrderCaseRejectedError when every discount of
-        the order is within the shop's conditions.
-    """
-
-    def build() -> tuple[Ticket, bool]:
-        order = get_order(session, shop, number)
-        existing = _active_case(session, TicketKind.DISCOUNT, order, None)
-        if existing is not None:
-            return existing, False
-        findings = discount_findings(session, order)
-        if not findings:
-            raise OrderCaseRejectedError(
-                f"every discount of order {order.number} is within the conditions"
-            )
-        ticket = new_case(
-            session,
-            TicketKind.DISCOUNT,
-            context,
-            order.point_of_sale_id,
-            today,
-            fault_description=description,
-            **order_links(order, findings[0].line if len(findings) == 1 else None),
-        )
-        add_event(
-            ticket,
-            "created",
-            kind=TicketKind.DISCOUNT.value,
-            order=order.number,
-            lines=[
-                {
-                    "line": finding.line.position,
-                    "sku": finding.line.product.sku,
-                    "discount_percent": str(finding.line.discount_percent),
-                    "max_discount_percent": str(finding.max_discount_percent),
-                }
-                for finding in findings
-            ],
-        )
-        return ticket, True
-
-    return once(session, context, build)
-
-
-def open_discount_case_number(session: Session, order: Order) -> str | None:
-    """The number of the order's discount case still being handled, if any."""
-    case = _active_case(session, TicketKind.DISCOUNT, order, None)
-    return case.number if case else None
 
 
 def carrier_of(order: Order) -> str | None:
@@ -419,7 +303,7 @@ def check_quantity(quantity: int, line: OrderLine) -> None:
         )
 
 
-def _active_case(
+def active_case(
     session: Session, kind: TicketKind, order: Order, line: OrderLine | None
 ) -> Ticket | None:
     query = select(Ticket).where(

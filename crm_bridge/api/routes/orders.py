@@ -35,7 +35,7 @@ from crm_bridge.schemas import (
     ShipmentPublic,
     TicketEventPublic,
 )
-from crm_bridge.services import deliveries, identity, orders
+from crm_bridge.services import deliveries, discounts, identity, orders
 from crm_bridge.services.deliveries import DeliveryProblem
 from crm_bridge.services.display import DisplayRequestNotFoundError
 from crm_bridge.services.errors import NotAShopError
@@ -137,8 +137,8 @@ def check_discounts(
     exceeds an allowed 0 %.
     """
     order = _order(session, conversation_id, number)
-    findings = orders.discount_findings(session, order)
-    open_case = orders.open_discount_case_number(session, order)
+    findings = discounts.discount_findings(session, order)
+    open_case = discounts.open_discount_case_number(session, order)
     return DiscountCheckPublic(
         order_number=order.number,
         ordered_on=order.ordered_on,
@@ -219,7 +219,7 @@ def open_discount_case(
         body,
         response,
         session,
-        lambda shop, context: orders.open_discount_case(
+        lambda shop, context: discounts.open_discount_case(
             session, shop, context, number, description=body.description
         ),
     )
