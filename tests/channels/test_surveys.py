@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from channels.rasa_client import Reply
 from crm_bridge.core.config import Settings
 from crm_bridge.main import create_app
 from crm_bridge.models import (
@@ -370,3 +371,45 @@ def test_an_invitation_the_assistant_does_not_start_is_failed(
     wait_until(lambda: invitation(clean_db).status.value == "failed", what="failed")
     assert invitation(clean_db).error == "the assistant did not start the survey"
     assert len(fake_twilio.messages_to(PERSON)) == 1
+
+
+def test_a_web_chat_gets_its_invitation_on_its_event_stream(
+    services: TestClient, survey_rasa: SurveyRasa, clean_db: Engine
+) -> None:
+    web = services.post("/channels/web/conversations").json()["conversation_id"]
+    body = ticket_request(channel="web", conversation_id=web)
+    number = services.post("/api/v1/tickets", json=body).json()["number"]
+
+    services.post(f"/api/v1/tickets/{number}/close", json={"resolution": "ok"})
+
+    def published() -> bool:
+        with Session(clean_db) as session:
+            return session.scalars(
+                select(ConversationMessage.status).where(
+                    ConversationMessage.conversation_id == web
+                )
+            ).all() == ["sent"]
+
+    # Published to the page's event stream; a page opened later reads it back
+    # (GET /channels/web/conversations/{id}/events).
+    wait_until(published, what="the web invitation published")
+    assert outbound(clean_db, web) == [INTRO]
+    assert invitation(clean_db).status.value == "sent"
+
+
+def test_an_invitation_is_stored_as_sent_only_once(
+    services: TestClient, survey_rasa: SurveyRasa, clean_db: Engine
+) -> None:
+    survey_rasa.api_down = True
+    text_in(services, "hola")
+    number = open_case(services)
+    services.post(f"/api/v1/tickets/{number}/close", json={"resolution": "ok"})
+    inviter = services.app.state.gateway.surveys
+    pending = inviter.pending(CONVERSATION)
+
+    first = inviter.store_sent(pending[0], [Reply("uno")])
+    second = inviter.store_sent(pending[0], [Reply("dos")])
+
+    assert first is not None and second is None
+    assert outbound(clean_db) == ["uno"]
+    assert inviter.pending(CONVERSATION) == []
