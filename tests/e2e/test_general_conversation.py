@@ -14,8 +14,12 @@ pytestmark = [pytest.mark.stack, pytest.mark.postgres]
 
 def ticket(db: Engine, number: str) -> dict[str, Any]:
     query = text(
-        "SELECT number, kind, status, conversation_id, language, serial_number"
-        " FROM tickets WHERE number = :number"
+        """
+        SELECT t.number, t.kind, t.status, t.conversation_id, t.language,
+               u.serial_number
+        FROM tickets t LEFT JOIN units u ON u.id = t.unit_id
+        WHERE t.number = :number
+        """
     )
     with db.connect() as connection:
         return dict(connection.execute(query, {"number": number}).mappings().one())
