@@ -60,14 +60,14 @@ class FormFlow:
     Attributes:
         answers: intents the form takes as answers to its questions; never a
             reason to leave it.
-        handled: intents the module's own rules handle while the form is
-            active (no general rule is generated for them).
         extra_slots: slots the flow keeps besides the form's required slots
             and the slots mapped on its conditions, cleared when it stops.
+
+    Intents the module's own rules handle while the form is active (its own
+    "cancel" rule, say) are read from data/ when the rules are generated.
     """
 
     answers: frozenset[str] = frozenset()
-    handled: frozenset[str] = frozenset()
     extra_slots: tuple[str, ...] = field(default=())
 
 
@@ -79,8 +79,6 @@ _ORDER_INTENTS = frozenset(
         "report_delivery_problem",
     }
 )
-_STOPS = frozenset({"cancel", "request_human"})
-
 # One line per form. After adding one, run `python -m actions.general` to
 # regenerate data/general/form_switches.yml (a test checks it is current).
 FORMS: dict[str, FormFlow] = {
@@ -88,27 +86,18 @@ FORMS: dict[str, FormFlow] = {
         answers=frozenset(
             {"report_fault", "request_paid_repair", "open_without_serial"}
         ),
-        handled=_STOPS | {"nlu_fallback"},  # data/rules.yml
         extra_slots=(*CLAIM_SLOTS, "serial_attempts"),
     ),
-    "shop_identity_form": FormFlow(handled=_STOPS),  # data/identity/rules.yml
+    "shop_identity_form": FormFlow(),
     # An order form's answers often read as another order request ("the
-    # 4512", "2 are missing"): data/orders/rules.yml.
-    "order_status_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
-    "order_divergence_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
-    "order_discount_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
-    "delivery_problem_form": FormFlow(answers=_ORDER_INTENTS, handled=_STOPS),
-    # data/display/rules.yml
-    "display_request_form": FormFlow(
-        answers=frozenset({"request_display_units"}), handled=_STOPS
-    ),
-    "display_status_form": FormFlow(
-        answers=frozenset({"check_display_request"}), handled=frozenset({"cancel"})
-    ),
-    # data/repairs/rules.yml
-    "repair_status_form": FormFlow(
-        answers=frozenset({"check_repair_status"}), handled=_STOPS
-    ),
+    # 4512", "2 are missing").
+    "order_status_form": FormFlow(answers=_ORDER_INTENTS),
+    "order_divergence_form": FormFlow(answers=_ORDER_INTENTS),
+    "order_discount_form": FormFlow(answers=_ORDER_INTENTS),
+    "delivery_problem_form": FormFlow(answers=_ORDER_INTENTS),
+    "display_request_form": FormFlow(answers=frozenset({"request_display_units"})),
+    "display_status_form": FormFlow(answers=frozenset({"check_display_request"})),
+    "repair_status_form": FormFlow(answers=frozenset({"check_repair_status"})),
     # A free-text answer may read as any request, and "no thanks" (even as
     # "dejalo") ends the survey by its own rules: only a person, or an aside,
     # interrupts it.
@@ -117,9 +106,8 @@ FORMS: dict[str, FormFlow] = {
 
 # The loop Rasa runs for the two-stage fallback is not a form to switch from.
 _NOT_A_FORM = {"action_two_stage_fallback"}
-RULES_FILE = (
-    Path(__file__).resolve().parents[1] / "data" / "general" / "form_switches.yml"
-)
+DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+RULES_FILE = DATA_DIR / "general" / "form_switches.yml"
 
 
 def _flow(form: str) -> FormFlow:
@@ -131,12 +119,32 @@ def interrupting_intents(form: str) -> frozenset[str]:
     return frozenset(FLOW_INTENTS + STOP_INTENTS + ASIDE_INTENTS) - _flow(form).answers
 
 
-def switching_intents(form: str) -> list[str]:
+def switching_intents(
+    form: str, handled: set[str] | frozenset[str] = frozenset()
+) -> list[str]:
     """Intents that stop this form by the general rule: another flow, cancel,
     a person (unless the form's module handles them itself)."""
-    flow = _flow(form)
-    skip = flow.answers | flow.handled
+    skip = _flow(form).answers | handled
     return [intent for intent in FLOW_INTENTS + STOP_INTENTS if intent not in skip]
+
+
+def module_rules(data: Path = DATA_DIR) -> dict[str, set[str]]:
+    """Form -> intents that rules outside the generated file handle in it."""
+    handled: dict[str, set[str]] = {}
+    for path in sorted(data.rglob("*.yml")):
+        if path == RULES_FILE or path.parent.name == "nlu":
+            continue
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        for rule in content.get("rules") or []:
+            steps = rule.get("steps") or []
+            if not steps or "intent" not in steps[0]:
+                continue
+            for condition in rule.get("condition") or []:
+                if condition.get("active_loop"):
+                    handled.setdefault(condition["active_loop"], set()).add(
+                        steps[0]["intent"]
+                    )
+    return handled
 
 
 def intent_of(tracker: Tracker) -> str | None:
@@ -558,20 +566,22 @@ class ActionDefaultAskRephrase(Action):
 def form_switch_rules() -> dict[str, Any]:
     """The rules of data/general/form_switches.yml, one or two per form."""
     rules = []
+    handled = module_rules()
     for form in FORMS:
+        own = handled.get(form, set())
         rules.append(
             {
                 "rule": f"Another request stops {form}",
                 "condition": [{"active_loop": form}],
                 "steps": [
-                    {"or": [{"intent": intent} for intent in switching_intents(form)]},
+                    {"or": [{"intent": i} for i in switching_intents(form, own)]},
                     {"action": "action_deactivate_loop"},
                     {"active_loop": None},
                     {"action": "action_switch_flow"},
                 ],
             }
         )
-        if "nlu_fallback" not in FORMS[form].handled:
+        if "nlu_fallback" not in own:
             rules.append(
                 {
                     "rule": f"Not understood in {form}",

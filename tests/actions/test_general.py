@@ -25,6 +25,7 @@ from actions.general import (
     FlowSwitchMixin,
     form_slots,
     interrupting_intents,
+    module_rules,
     rules_text,
     stopped_form,
     suggestion_payload,
@@ -553,7 +554,16 @@ class TestEveryForm:
     def test_a_form_never_leaves_itself_for_its_own_intents(self) -> None:
         for form, flow in FORMS.items():
             assert not flow.answers & interrupting_intents(form)
-            assert not (flow.answers | flow.handled) & set(switching_intents(form))
+            assert not flow.answers & set(switching_intents(form))
+
+    def test_no_rule_is_generated_for_what_a_module_handles_itself(self) -> None:
+        handled = module_rules()
+        assert {"cancel", "request_human", "nlu_fallback"} <= handled[WARRANTY]
+        assert "cancel" not in switching_intents(WARRANTY, handled[WARRANTY])
+        assert "cancel" in switching_intents("survey_form", set()) or (
+            "cancel" in FORMS["survey_form"].answers
+        )
+        assert "request_human" in switching_intents("survey_form", set())
 
     def test_form_slots_include_the_required_and_mapped_ones(self) -> None:
         slots = form_slots("shop_identity_form", DOMAIN)
