@@ -197,3 +197,22 @@ def test_english_asked_for_in_the_middle_of_the_claim(chat: WebChat) -> None:
 
     assert "continue in English" in reply, chat.printable()
     assert "serial number" in reply
+
+
+def test_an_order_is_left_for_a_fault_while_the_shop_code_is_asked(
+    chat: WebChat,
+) -> None:
+    assert "código de registro" in chat.say("estado del pedido 4520"), chat.printable()
+
+    reply = chat.say("mejor le cuento otra cosa, mi lavadora pierde agua")
+
+    assert "número de serie" in reply, chat.printable()
+    assert "código" not in reply
+
+
+def test_writing_in_english_in_the_middle_of_the_claim(chat: WebChat) -> None:
+    assert "número de serie" in chat.say("mi caldera no enciende")
+
+    reply = chat.say("sorry i dont speak spanish, the serial is BX-2024-55812")
+
+    assert "under warranty until 02/09/2027" in reply, chat.printable()
