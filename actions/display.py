@@ -157,11 +157,31 @@ class ValidateDisplayRequestForm(
         if first:
             return [*first, "display_product"]
         more = tracker.get_slot("display_more")
-        if not tracker.get_slot("display_lines") or more is True:
-            return ["display_product", "display_quantity"]
-        if more is None:
-            return ["display_more"]
-        return ["display_confirmed"]
+        if not tracker.get_slot("display_lines"):
+            steps = ["display_product", "display_quantity"]
+        # Once asked, display_more stays listed: the form validates only the
+        # slots it lists, and an answer must not remove its own question.
+        elif more is None:
+            steps = ["display_more"]
+        elif more is True:
+            steps = ["display_more", "display_product", "display_quantity"]
+        else:
+            steps = ["display_more", "display_confirmed"]
+        return [*IDENTITY_SLOTS, *steps]
+
+    async def extract_shop(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {}  # set with the registration code, never on its own
+
+    async def validate_shop(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return {"shop": value}
 
     async def extract_display_more(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -273,6 +293,11 @@ class ValidateDisplayRequestForm(
         if request is None:
             return {"display_confirmed": None}
         return {"display_confirmed": True, "display_request": request}
+
+
+# Listed once the shop is known: the form keeps only the slots it lists, and
+# the shop found from the channel (a staff phone) is set in the same run.
+IDENTITY_SLOTS = ("registration_code", "shop")
 
 
 def _yes_no(slot: str, tracker: Tracker) -> dict[str, Any]:
@@ -443,7 +468,21 @@ class ValidateDisplayStatusForm(
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        return shop_slots(tracker)
+        return shop_slots(tracker) or list(IDENTITY_SLOTS)
+
+    async def extract_shop(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return {}  # set with the registration code, never on its own
+
+    async def validate_shop(
+        self,
+        value: Any,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> dict[str, Any]:
+        return {"shop": value}
 
 
 class ActionShowDisplayRequests(Action):

@@ -1,15 +1,20 @@
 """Display units: the request form and the status, against the running CRM."""
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.crm_client import CrmClient
 from actions.display import (
+    REQUEST_FORM,
     ActionAskDisplayConfirmed,
     ActionAskDisplayMore,
     ActionAskDisplayProduct,
+    ActionAskDisplayQuantity,
     ActionFinishDisplayRequest,
     ActionShowDisplayRequests,
     ValidateDisplayRequestForm,
@@ -19,13 +24,21 @@ from actions.display import (
 )
 from tests.actions.factories import (
     conversation_from_phone,
+    form_activated,
     initial_slots,
-    make_tracker,
     new_conversation_id,
     slot_events,
     texts,
     user_event,
 )
+
+# The domain's forms, as Rasa sends them to the action server.
+DOMAIN = {
+    "forms": yaml.safe_load(
+        (Path(__file__).resolve().parents[2] / "bot/domain/display.yml").read_text()
+    )["forms"],
+    "slots": {},
+}
 
 pytestmark = pytest.mark.anyio
 
@@ -59,8 +72,19 @@ CATALOGUE = [
 ]
 
 
+# Slots Rasa fills from the text of the answer to the question asked.
+FROM_TEXT = {"display_product", "display_quantity", "registration_code"}
+ASK_ACTIONS = {
+    "display_product": ActionAskDisplayProduct,
+    "display_quantity": ActionAskDisplayQuantity,
+    "display_more": ActionAskDisplayMore,
+    "display_confirmed": ActionAskDisplayConfirmed,
+}
+
+
 class Request:
-    """One display request, driven answer by answer as the form does it."""
+    """One display request, turn by turn as Rasa runs the form: the answer's
+    slot candidates, the validation action's run(), then the next question."""
 
     def __init__(self, language: str = "es", phone: str | None = TURIA_STAFF) -> None:
         self.sender_id = (
@@ -71,51 +95,59 @@ class Request:
         self.slots = {**initial_slots(), "language": language}
         self.form = ValidateDisplayRequestForm()
 
-    def tracker(self, text: str = "", intent: str | None = None) -> Any:
-        tracker = make_tracker(
-            self.slots,
-            language=self.slots["language"],
-            sender_id=self.sender_id,
-            events=[user_event(text, channel="telegram")],
-        )
-        tracker.latest_message = {
+    def tracker(
+        self, text: str = "", intent: str | None = None, extra: list | None = None
+    ) -> Tracker:
+        message = {
             "text": text,
-            "intent": {"name": intent} if intent else {},
+            "intent": {"name": intent, "confidence": 1.0} if intent else {},
             "entities": [],
         }
-        return tracker
-
-    async def required(self) -> list[str]:
-        return await self.form.required_slots(
-            [], CollectingDispatcher(), self.tracker(), {}
+        events = [
+            form_activated(),
+            {"event": "action", "name": "action_listen"},
+            {**user_event(text, channel="telegram"), "parse_data": message},
+            {"event": "action", "name": REQUEST_FORM},
+            *(extra or []),
+        ]
+        events[0]["name"] = REQUEST_FORM
+        return Tracker(
+            self.sender_id,
+            dict(self.slots),
+            message,
+            events,
+            False,
+            None,
+            {"name": REQUEST_FORM},
+            "action_listen",
         )
 
-    async def next_slot(self) -> str | None:
-        return next(
-            (s for s in await self.required() if self.slots.get(s) is None), None
-        )
-
-    async def identify(self) -> None:
-        """The shop is recognised by its staff phone, as the form does it."""
-        slots = await self.form.extract_registration_code(
-            CollectingDispatcher(), self.tracker(), {}
-        )
-        self.slots.update(slots)
-
-    async def answer(
-        self, slot: str, value: Any, intent: str | None = None
-    ) -> list[str]:
+    async def say(self, text: str, intent: str = "inform") -> list[str]:
+        """The person answers; returns the assistant's messages of the turn."""
+        asked = self.slots.get("requested_slot")
+        candidates = []
+        if asked in FROM_TEXT and intent not in ("cancel", "request_human"):
+            candidates = [{"event": "slot", "name": asked, "value": text}]
+            self.slots[asked] = text
         dispatcher = CollectingDispatcher()
-        tracker = self.tracker(str(value), intent)
-        if slot in ("display_more", "display_confirmed"):
-            self.slots["requested_slot"] = slot
-            tracker = self.tracker(str(value), intent)
-            extract = getattr(self.form, f"extract_{slot}")
-            value = (await extract(dispatcher, tracker, {})).get(slot)
-        self.slots[slot] = value
-        validate = getattr(self.form, f"validate_{slot}")
-        self.slots.update(await validate(value, dispatcher, self.tracker(), {}))
-        return texts(dispatcher)
+        events = await self.form.run(
+            dispatcher, self.tracker(text, intent, candidates), DOMAIN
+        )
+        self.slots.update(slot_events(events))
+        said = texts(dispatcher)
+        if self.slots.get("requested_slot") in ASK_ACTIONS:
+            said += await self.run(ASK_ACTIONS[self.slots["requested_slot"]]())
+        return said
+
+    async def start(self) -> list[str]:
+        """The form's first run, right after "queremos pedir expositores"."""
+        dispatcher = CollectingDispatcher()
+        events = await self.form.run(dispatcher, self.tracker("hola"), DOMAIN)
+        self.slots.update(slot_events(events))
+        said = texts(dispatcher)
+        if self.slots.get("requested_slot") in ASK_ACTIONS:
+            said += await self.run(ASK_ACTIONS[self.slots["requested_slot"]]())
+        return said
 
     async def run(self, action: Any) -> list[str]:
         dispatcher = CollectingDispatcher()
@@ -172,81 +204,94 @@ class TestWords:
 
 class TestRequestForm:
     async def test_a_shop_requests_two_products_and_gets_a_dsp_number(
-        self, crm: CrmClient
+        self, crm: CrmClient, read_ticket: Any
     ) -> None:
         request = Request("es")
-        await request.identify()
-        assert request.slots["shop"]["name"] == "Electrodomésticos Turia"
-        assert await request.next_slot() == "display_product"
 
-        shown = await request.run(ActionAskDisplayProduct())
+        shown = await request.start()
+        assert request.slots["shop"]["name"] == "Electrodomésticos Turia"
         assert "CleanLine 45 cm (DW-CL45, máx. 2)" in shown[0]
 
-        assert await request.answer("display_product", "el lavavajillas") == []
-        assert await request.next_slot() == "display_quantity"
-        assert await request.answer("display_quantity", "dos") == []
-        assert request.slots["display_lines"] == [
-            {"sku": "DW-CL45", "name": "CleanLine 45 cm", "quantity": 2}
+        assert await request.say("el lavavajillas") == [
+            "¿Cuántas unidades de CleanLine 45 cm necesita? Puede pedir hasta 2."
         ]
-        assert await request.next_slot() == "display_more"
-        asked = await request.run(ActionAskDisplayMore())
-        assert asked == ["Apuntado: 2 CleanLine 45 cm. ¿Quiere añadir otro expositor?"]
+        assert await request.say("dos") == [
+            "Apuntado: 2 CleanLine 45 cm. ¿Quiere añadir otro expositor?"
+        ]
+        again = await request.say("si", intent="affirm")
+        assert again[0].startswith("¿Qué otro expositor quiere? Quedan: ")
+        assert "DW-CL45" not in again[0]
+        more = await request.say("1 frigo")
+        assert more == [
+            "Apuntado: 2 CleanLine 45 cm, 1 FreshCool No Frost 185. "
+            "¿Quiere añadir otro expositor?"
+        ]
+        summary = await request.say("no, eso es todo", intent="deny")
+        assert summary == [
+            "Resumen de la solicitud de expositores para Electrodomésticos Turia: "
+            "2 CleanLine 45 cm, 1 FreshCool No Frost 185. ¿La envío al almacén?"
+        ]
 
-        await request.answer("display_more", None, intent="affirm")
-        assert await request.next_slot() == "display_product"
-        await request.answer("display_product", "1 frigo")
-        assert await request.next_slot() == "display_more"
-        await request.answer("display_more", None, intent="deny")
-        assert await request.next_slot() == "display_confirmed"
-        summary = await request.run(ActionAskDisplayConfirmed())
-        assert "2 CleanLine 45 cm, 1 FreshCool No Frost 185" in summary[0]
-        assert "Electrodomésticos Turia" in summary[0]
-
-        await request.answer("display_confirmed", None, intent="affirm")
+        await request.say("si, enviela", intent="affirm")
+        assert request.slots["requested_slot"] is None
         done = await request.run(ActionFinishDisplayRequest())
 
-        number = request.slots.get("display_request") or done
         assert done[0].startswith("Hecho: solicitud DSP-")
         assert "almacén" in done[0]
-        assert number
+        number = done[0].split()[2]
+        ticket = read_ticket(number)
+        assert ticket["kind"] == "display_request"
+        assert ticket["service_centre"] is None
         assert request.slots["display_lines"] is None
 
-    async def test_an_impossible_quantity_is_asked_again_with_the_maximum(
+    async def test_an_impossible_quantity_is_refused_and_asked_again(
         self, crm: CrmClient
     ) -> None:
         request = Request("en")
-        await request.identify()
-        await request.answer("display_product", "FR-NF185")
+        await request.start()
+        await request.say("FR-NF185")
 
-        said = await request.answer("display_quantity", "10 units")
+        said = await request.say("10 units")
 
         assert said == [
-            "For the FreshCool No Frost 185 you can request 1 to 1 units. "
-            "How many would you like?"
+            "For the FreshCool No Frost 185 you can request 1 to 1 units.",
+            "How many FreshCool No Frost 185 units do you need? You can request up "
+            "to 1.",
         ]
-        assert request.slots["display_quantity"] is None
-        assert await request.next_slot() == "display_quantity"
+        assert request.slots["requested_slot"] == "display_quantity"
 
     async def test_an_unknown_or_ambiguous_product_offers_the_choices(
         self, crm: CrmClient
     ) -> None:
         request = Request("es")
-        await request.identify()
+        await request.start()
 
-        unknown = await request.answer("display_product", "una tele")
-        ambiguous = await request.answer("display_product", "lavadora")
+        unknown = await request.say("una tele")
+        ambiguous = await request.say("lavadora")
 
-        assert unknown[0].startswith('"una tele" no está entre los expositores')
-        assert ambiguous == ['Hay varios modelos de "lavadora". ¿Cuál de ellos quiere?']
-        assert request.slots["display_product"] is None
+        assert unknown[0] == '"una tele" no está entre los expositores disponibles.'
+        assert (
+            ambiguous[0] == 'Hay varios modelos de "lavadora"; dígame cuál, por favor.'
+        )
+        assert request.slots["requested_slot"] == "display_product"
+
+    async def test_a_neither_yes_nor_no_is_asked_again(self, crm: CrmClient) -> None:
+        request = Request("es")
+        await request.start()
+        await request.say("2 DW-CL45")
+
+        said = await request.say("que tal", intent="greet")
+
+        assert said[-1] == "Apuntado: 2 CleanLine 45 cm. ¿Quiere añadir otro expositor?"
+        assert request.slots["display_more"] is None
 
     async def test_declining_sends_nothing(self, crm: CrmClient) -> None:
         request = Request("es")
-        await request.identify()
-        await request.answer("display_product", "2 DW-CL45")
-        await request.answer("display_more", None, intent="deny")
+        await request.start()
+        await request.say("2 DW-CL45")
+        await request.say("no", intent="deny")
 
-        await request.answer("display_confirmed", None, intent="deny")
+        await request.say("no, mejor no", intent="deny")
         said = await request.run(ActionFinishDisplayRequest())
 
         assert said == [
@@ -258,8 +303,13 @@ class TestRequestForm:
         self, crm: CrmClient
     ) -> None:
         request = Request("es", phone=None)
+        await request.start()
+        assert request.slots["requested_slot"] == "registration_code"
 
-        assert await request.required() == ["registration_code", "display_product"]
+        said = await request.say("LLOB-8832")
+
+        assert said[0] == "Gracias, le atiendo como ElectroLlobregat."
+        assert request.slots["requested_slot"] == "display_product"
 
 
 class TestStatus:
@@ -267,7 +317,7 @@ class TestStatus:
         self, phone: str, number: str | None, language: str = "es"
     ) -> list[str]:
         request = Request(language, phone=phone)
-        await request.identify()
+        await request.start()
         request.slots["display_number"] = number
         return await request.run(ActionShowDisplayRequests())
 

@@ -203,13 +203,16 @@ class TestPlainWords:
             "kind": "replacement",
             "status": "open",
             "product": "EcoWash 8 kg",
-            "replacement": {"note_en": "Repaired twice.", "note_es": "Dos veces."},
+            "replacement": {
+                "note_en": "it has already been repaired twice under warranty",
+                "note_es": "ya se ha reparado dos veces en garantía",
+            },
         }
 
         say_repair(dispatcher, make_tracker(language="en"), repair)
 
         said = texts(dispatcher)[0]
-        assert "replaced with a new one. Repaired twice." in said
+        assert "as it has already been repaired twice under warranty, you" in said
         assert "warehouse will call you" in said
 
 
@@ -221,14 +224,16 @@ async def test_a_replaced_unit_is_announced_with_what_happens_next() -> None:
         "kind": "replacement",
         "centre": None,
         "postal_code": "46001",
-        "reason": "Este aparato ya se ha reparado dos veces en garantía: se cambia "
-        "por uno nuevo.",
+        "reason": "ya se ha reparado dos veces en garantía",
     }
     tracker = make_tracker({"ticket": ticket}, language="es")
 
     events = await ActionFinishWarrantyClaim().run(dispatcher, tracker, {})
 
     said = texts(dispatcher)
-    assert said[0].startswith("Hecho: caso RPL-2026-000001. No hace falta reparar")
-    assert "dos veces" in said[0] and "almacén le llamará en 48 horas" in said[0]
+    assert said[0].startswith(
+        "Hecho: caso RPL-2026-000001. Como ya se ha reparado dos veces en garantía, "
+        "no lo reparamos: le damos un aparato nuevo."
+    )
+    assert "almacén le llamará en 48 horas" in said[0]
     assert slot_events(events)["ticket"] is None

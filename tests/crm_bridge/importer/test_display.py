@@ -152,8 +152,8 @@ def test_bad_display_rows_are_reported_and_nothing_is_imported(
     errors = _errors(db, demo_copy)
 
     assert (
-        "display_products.csv:2: sku: 'NOPE-1' is neither in products.csv nor in the database"
-        in errors
+        "display_products.csv:2: sku: 'NOPE-1' is neither in products.csv nor "
+        "in the database" in errors
     )
     assert (
         "display_products.csv:3: max_quantity: '0' is not a whole number >= 1" in errors
