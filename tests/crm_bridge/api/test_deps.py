@@ -1,3 +1,4 @@
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -69,13 +70,11 @@ def test_every_api_route_requires_the_token(
         for route in app.routes
         if isinstance(route, APIRoute) and route.path.startswith("/api/v1")
     ]
-    assert len(routes) == 8
+    # Every module's routes are behind it: units, tickets, orders, surveys…
+    assert len(routes) > 20
 
     for route in routes:
-        path = route.path.replace("{serial}", "X").replace("{code}", "boiler")
-        path = path.replace("{number}", "WAR-2026-000001")
-        path = path.replace("{attachment_id}", "1")
-        path = path.replace("{conversation_id}", "sms-34600111222")
+        path = re.sub(r"\{[a-z_]+\}", "1", route.path)
         for method in route.methods:
             response = anonymous.request(method, path, json={})
             assert response.status_code == 401, (method, path)
