@@ -27,7 +27,7 @@ help:
 	@echo "make run    start the assistant with demo data (web chat on :8000)"
 	@echo "make test   run the whole test suite"
 	@echo "make lint | format | validate | train | db | clean"
-	@echo "make nlu-eval   NLU scores on the held-out set tests/nlu (FILE=other.yml MODEL=x.tar.gz)"
+	@echo "make nlu-eval   NLU scores on the held-out set tests/nlu (FILE=other.yml NLU_MODEL=x.tar.gz)"
 
 $(SVC)/.installed: requirements/services.txt requirements/dev.txt
 	@echo "==> Creating the services environment in $(SVC) ($$($(PYTHON3) --version))…"
@@ -81,10 +81,10 @@ test: setup $(MODEL) lint
 	$(SVC)/bin/python -m pytest --ignore=tests/actions
 
 .PHONY: nlu-eval
-# Trains an NLU-only model into a temporary folder (MODEL= skips training) and
+# Trains an NLU-only model into a temporary folder (NLU_MODEL= skips training) and
 # scores it on tests/nlu, failing below the targets, or on FILE= (no targets).
 nlu-eval: setup
-	$(RASA_ENV)/bin/python scripts/nlu_eval.py $(if $(FILE),--file $(FILE)) $(if $(MODEL),--model $(MODEL)) \
+	$(RASA_ENV)/bin/python scripts/nlu_eval.py $(if $(FILE),--file $(FILE)) $(if $(NLU_MODEL),--model $(NLU_MODEL)) \
 	  $(if $(REPORT),--report $(REPORT))
 
 clean:

@@ -160,7 +160,7 @@ def test_make_nlu_eval_on_a_small_file(tmp_path: Path):
 
     result = subprocess.run(
         ["make", "--no-print-directory", "nlu-eval", f"FILE={small}",
-         "MODEL=models/ipsm.tar.gz", f"REPORT={report_path}"],
+         "NLU_MODEL=models/ipsm.tar.gz", f"REPORT={report_path}"],
         cwd=ROOT,
         env={**os.environ, "SQLALCHEMY_SILENCE_UBER_WARNING": "1"},
         capture_output=True,
