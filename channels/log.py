@@ -560,17 +560,24 @@ class ConversationLog:
     def open_question(
         self, conversation_id: str
     ) -> tuple[str, list[dict[str, str]]] | None:
-        """The assistant's latest answer to a written message, if it asked
-        something: what to repeat when the person sends a photo instead."""
+        """The assistant's latest message, if it asked something: what to
+        repeat when the person sends a photo instead.
+
+        Answers to written messages and messages pushed into the conversation
+        (a survey invitation) count; notices about photos or stickers do not.
+        """
         inbound = aliased(ConversationMessage)
         with self._sessions() as session:
             row = session.execute(
                 select(ConversationMessage.text, ConversationMessage.buttons)
-                .join(inbound, ConversationMessage.reply_to_id == inbound.id)
+                .outerjoin(inbound, ConversationMessage.reply_to_id == inbound.id)
                 .where(
                     ConversationMessage.conversation_id == conversation_id,
                     ConversationMessage.direction == "out",
-                    inbound.kind.in_(("text", "edited", "callback", "command")),
+                    or_(
+                        ConversationMessage.reply_to_id.is_(None),
+                        inbound.kind.in_(("text", "edited", "callback", "command")),
+                    ),
                 )
                 .order_by(ConversationMessage.id.desc())
                 .limit(1)

@@ -31,7 +31,7 @@ from crm_bridge.models import (
     Customer,
 )
 from tests.channels.conftest import ScriptedRasa, a_minute_later, wait_until
-from tests.conftest import make_settings
+from tests.conftest import TEST_SERVICE_TOKEN, make_settings
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_updates import (
     BOT_USER,
@@ -509,6 +509,30 @@ def test_a_photo_sent_instead_of_an_answer_repeats_the_question(
         "¿Me indica el número de serie?",
     ]
     assert [turn["message"] for turn in rasa.turns] == ["la lavadora no va"]
+
+
+def test_a_photo_after_a_pushed_question_repeats_that_question(
+    telegram: TestClient,
+    rasa: ScriptedRasa,
+    fake_telegram: FakeTelegram,
+):
+    fake_telegram.add_file("AgACAgQ-smile", JPEG, file_path="photos/file_10.jpg")
+    post(telegram, text_update(CHAT, "hola"))
+    sent_texts(fake_telegram, 1)
+    pushed = telegram.post(
+        f"/api/v1/conversations/{CONVERSATION}/messages",
+        json={"text": "¿Cómo valora la puntualidad del técnico, del 1 al 5?"},
+        headers={"Authorization": f"Bearer {TEST_SERVICE_TOKEN}"},
+    )
+    assert pushed.status_code == 202
+    sent_texts(fake_telegram, 2)
+
+    post(telegram, photo_update(CHAT, "AgACAgQ-smile"))
+
+    assert sent_texts(fake_telegram, 4)[2:] == [
+        notice("photo_received", "es"),
+        "¿Cómo valora la puntualidad del técnico, del 1 al 5?",
+    ]
 
 
 def test_a_photo_that_cannot_be_downloaded_is_asked_for_again(
