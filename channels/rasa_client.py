@@ -33,8 +33,12 @@ class Reply:
 class RasaClient:
     """A thin client of Rasa's `rest` input channel."""
 
-    def __init__(self, base_url: str, timeout_seconds: float = 30.0) -> None:
+    def __init__(
+        self, base_url: str, timeout_seconds: float = 30.0, api_token: str = ""
+    ) -> None:
         self._base = base_url.rstrip("/")
+        # Rasa's --auth-token: its HTTP API (not the REST channel) needs it.
+        self._api_token = api_token
         self._url = f"{self._base}/webhooks/rest/webhook"
         self._timeout = timeout_seconds
         # One client, kept open: its connections to Rasa are reused.
@@ -112,7 +116,10 @@ class RasaClient:
             response = await self._client.request(
                 method,
                 f"{self._base}{path}",
-                params={"include_events": "NONE"},
+                params={
+                    "include_events": "NONE",
+                    **({"token": self._api_token} if self._api_token else {}),
+                },
                 json=json,
             )
             response.raise_for_status()

@@ -67,7 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     gateway = Gateway(
         ConversationLog(make_session_factory(engine)),
-        RasaClient(settings.RASA_URL),
+        RasaClient(settings.RASA_URL, api_token=settings.RASA_API_TOKEN),
         make_coordinator(settings.REDIS_URL),
         surveys=SurveyInviter(make_session_factory(engine)),
     )

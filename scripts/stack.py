@@ -10,6 +10,7 @@ Usage: python scripts/stack.py [--model models/ipsm.tar.gz]
 
 import argparse
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -51,6 +52,8 @@ class StackConfig:
     # and REDIS_PORT in extra_env), as docker-compose.yml does.
     endpoints: str = "bot/endpoints.yml"
     extra_env: dict[str, str] = field(default_factory=dict)
+    # Rasa's HTTP API token, new for every run: only the services know it.
+    rasa_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -81,6 +84,7 @@ class Stack:
             "DATABASE_URL": config.database_url,
             "CRM_URL": config.services_url,
             "RASA_URL": config.url(config.rasa_port),
+            "RASA_API_TOKEN": config.rasa_api_token,
             "ACTION_SERVER_URL": config.url(config.actions_port),
             "ACTION_ENDPOINT_URL": f"{config.url(config.actions_port)}/webhook",
             "RASA_TRACKER_DB": str(Path(config.tracker_db).resolve()),
@@ -140,6 +144,8 @@ class Stack:
                     # trigger_intent (channels/surveys.py). Rasa listens on
                     # loopback here and on the internal network in compose.
                     "--enable-api",
+                    "--auth-token",
+                    config.rasa_api_token,
                     "--model",
                     str(config.model),
                     "--endpoints",

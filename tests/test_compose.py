@@ -106,6 +106,10 @@ def test_services_app_is_the_same_app_with_its_settings(compose, local_processes
     assert environment["DATABASE_URL"].startswith("postgresql+psycopg://")
     assert "CRM_SERVICE_TOKEN" in environment
     assert port_of(environment["RASA_URL"]) == "5005"
+    # Rasa's HTTP API is on (surveys): the same token on both sides.
+    rasa_command = compose["services"]["rasa"]["command"]
+    token = rasa_command[rasa_command.index("--auth-token") + 1]
+    assert environment["RASA_API_TOKEN"] == token
     assert port_of(environment["ACTION_SERVER_URL"]) == "5055"
     assert any(mapping.endswith(":8000") for mapping in service["ports"])
     # Several replicas agree through Redis; every channel can be switched on.

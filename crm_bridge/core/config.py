@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     DATABASE_URL: str = "sqlite:///var/ipsm.db"
     CRM_SERVICE_TOKEN: str = PLACEHOLDER_SERVICE_TOKEN
     RASA_URL: str = "http://127.0.0.1:5005"
+    # The token of Rasa's HTTP API (rasa run --enable-api --auth-token), with
+    # which the gateway starts surveys; required in production.
+    RASA_API_TOKEN: str = ""
     ACTION_SERVER_URL: str = "http://127.0.0.1:5055"
     PUBLIC_BASE_URL: str = "http://127.0.0.1:8000"
     # Empty: locks, deduplication, rate limits and live updates stay in this
@@ -55,6 +58,11 @@ class Settings(BaseSettings):
                 f"CRM_SERVICE_TOKEN is the development placeholder "
                 f"{PLACEHOLDER_SERVICE_TOKEN!r}; set a secret token when "
                 f"ENVIRONMENT={self.ENVIRONMENT!r}"
+            )
+        if self.ENVIRONMENT != "local" and not self.RASA_API_TOKEN:
+            raise ValueError(
+                "RASA_API_TOKEN must be set outside local use: without it "
+                "Rasa's HTTP API would take anyone's requests"
             )
         if self.TELEGRAM_BOT_TOKEN and not self.TELEGRAM_WEBHOOK_SECRET:
             raise ValueError(

@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -61,11 +62,16 @@ class SurveyRasa(ScriptedRasa):
         self.intro: list[dict[str, Any]] = [{"text": INTRO}]
         self.loops: dict[str, str] = {}
         self.api_down = False
+        # As rasa run --auth-token: the HTTP API refuses another token.
+        self.api_token = "survey-rasa-token"
         super().__init__()
 
     def _api(self, method: str, path: str, body: Any) -> tuple[int, Any]:
         if self.api_down:
             return 500, {"error": "down"}
+        query = parse_qs(urlsplit(path).query)
+        if query.get("token") != [self.api_token]:
+            return 401, {"reason": "NotAuthenticated"}
         parts = path.split("?")[0].split("/")
         conversation = parts[2]
         if method == "POST" and parts[3] == "trigger_intent":
@@ -118,6 +124,7 @@ def survey_settings(
     return make_settings(
         migrated_settings.DATABASE_URL,
         RASA_URL=survey_rasa.url,
+        RASA_API_TOKEN=survey_rasa.api_token,
         PUBLIC_BASE_URL=TWILIO_PUBLIC_BASE_URL,
         TWILIO_ACCOUNT_SID=fake_twilio.account_sid,
         TWILIO_AUTH_TOKEN=fake_twilio.auth_token,

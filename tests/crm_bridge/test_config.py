@@ -26,6 +26,7 @@ def test_settings_come_from_environment_variables(
     monkeypatch.setenv("ENVIRONMENT", "production")
     monkeypatch.setenv("CRM_SERVICE_TOKEN", "s3cret-from-vault")
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://crm@db/crm")
+    monkeypatch.setenv("RASA_API_TOKEN", "rasa-api-s3cret")
 
     settings = Settings(_env_file=None)
 
@@ -41,6 +42,15 @@ def test_production_refuses_the_placeholder_token(
 
     with pytest.raises(ValidationError, match="CRM_SERVICE_TOKEN is the development"):
         Settings(_env_file=None, ENVIRONMENT="production")
+
+
+def test_production_needs_a_token_for_rasas_api(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RASA_API_TOKEN", raising=False)
+
+    with pytest.raises(ValidationError, match="RASA_API_TOKEN must be set"):
+        Settings(_env_file=None, ENVIRONMENT="production", CRM_SERVICE_TOKEN="x" * 20)
 
 
 def test_unknown_environment_is_refused() -> None:
