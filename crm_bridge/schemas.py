@@ -342,6 +342,17 @@ class DisplayDeliveryProblemCreate(OrderCaseContext):
     description: str = Field(min_length=1, max_length=2000)
 
 
+class CustomerDeliveryProblemCreate(OrderCaseContext):
+    problem: str = Field(pattern="^(damage|delay)$")
+    description: str = Field(min_length=1, max_length=2000)
+    reference: str | None = Field(
+        default=None,
+        max_length=40,
+        description="The number the customer gave (delivery note, order), as "
+        "written; it is not looked up",
+    )
+
+
 class DeliveryProblemCreate(OrderCaseContext):
     problem: str = Field(pattern="^(damage|delay)$")
     description: str = Field(min_length=1, max_length=2000)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from crm_bridge.models import PointOfSale, Ticket, TicketKind
 from crm_bridge.services import display
+from crm_bridge.services.identity import Speaker
 from crm_bridge.services.orders import (
     CaseContext,
     OrderCaseRejectedError,
@@ -133,6 +134,39 @@ def report_display_delivery_problem(
             request_status=request.status.value,
             installation_date=iso(request.installation_date),
         )
+        return ticket, True
+
+    return once(session, context, build)
+
+
+def report_customer_delivery_problem(
+    session: Session,
+    speaker: Speaker,
+    context: CaseContext,
+    problem: DeliveryProblem,
+    description: str,
+    reference: str | None = None,
+    today: dt.date | None = None,
+) -> tuple[Ticket, bool]:
+    """Open a damage or delay case for an end customer's delivery.
+
+    A customer has no orders in the CRM: the number they give (their
+    delivery note, the shop's order) is kept as they wrote it, for an agent,
+    and never looked up, so nothing about any shop's orders is revealed.
+    """
+
+    def build() -> tuple[Ticket, bool]:
+        kind = KINDS[problem]
+        ticket = new_case(
+            session,
+            kind,
+            context,
+            speaker.point_of_sale.id if speaker.point_of_sale else None,
+            today,
+            fault_description=description,
+            customer_id=speaker.customer.id if speaker.customer else None,
+        )
+        add_event(ticket, "created", kind=kind.value, reference=reference)
         return ticket, True
 
     return once(session, context, build)

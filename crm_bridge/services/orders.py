@@ -320,7 +320,7 @@ def new_case(
     session: Session,
     kind: TicketKind,
     context: CaseContext,
-    point_of_sale_id: int,
+    point_of_sale_id: int | None,
     today: dt.date | None = None,
     **links: Any,
 ) -> Ticket:

@@ -21,6 +21,7 @@ from crm_bridge.models import (
 )
 from crm_bridge.schemas import (
     AttachmentPublic,
+    CustomerDeliveryProblemCreate,
     DeliveryProblemCreate,
     DiscountCaseCreate,
     DiscountCheckPublic,
@@ -48,6 +49,10 @@ from crm_bridge.services.orders import (
 )
 
 router = APIRouter(prefix="/conversations/{conversation_id}/orders", tags=["orders"])
+# A customer's delivery, with no order in the CRM to point at.
+delivery_router = APIRouter(
+    prefix="/conversations/{conversation_id}/delivery-problems", tags=["orders"]
+)
 # Transport problems of display-unit requests are reported like an order's.
 display_router = APIRouter(
     prefix="/conversations/{conversation_id}/display/requests", tags=["orders"]
@@ -292,6 +297,46 @@ def report_display_delivery_problem(
             description=body.description,
         ),
     )
+
+
+@delivery_router.post(
+    "",
+    response_model=OrderCasePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        status.HTTP_200_OK: {
+            "model": OrderCasePublic,
+            "description": "The idempotency key was used before: that case",
+        }
+    },
+)
+def report_customer_delivery_problem(
+    conversation_id: str,
+    body: CustomerDeliveryProblemCreate,
+    response: Response,
+    session: SessionDep,
+) -> OrderCasePublic:
+    """Report damage or a delay of a customer's delivery: a case for the
+    speaker (the customer, when known), with the number they gave kept as
+    written and never looked up, and the photos sent in the conversation."""
+    speaker = identity.speaker(session, conversation_id)
+    context = CaseContext(
+        idempotency_key=body.idempotency_key,
+        conversation_id=conversation_id,
+        channel=Channel(body.channel),
+        language=Language(body.language),
+    )
+    ticket, created = deliveries.report_customer_delivery_problem(
+        session,
+        speaker,
+        context,
+        problem=DeliveryProblem(body.problem),
+        description=body.description,
+        reference=body.reference,
+    )
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return case_public(session, ticket)
 
 
 def _open_case(

@@ -517,3 +517,51 @@ def test_another_shops_display_request_is_as_absent_as_a_missing_one(
 
     assert response.status_code == 404
     assert response.json() == {"detail": f"no such display request {number!r}"}
+
+
+# --- a customer's delivery ---------------------------------------------------------
+
+
+def test_a_customer_reports_damage_with_the_number_kept_as_given(
+    client: TestClient, demo_data: Session
+) -> None:
+    customer = make_conversation(demo_data, phone="+34612345222")
+
+    response = client.post(
+        f"/api/v1/conversations/{customer.id}/delivery-problems",
+        json=case_body(
+            problem="damage",
+            description="ha llegado el frigo con un golpe en la puerta",
+            reference="48217",
+        ),
+    )
+    again = client.post(
+        f"/api/v1/conversations/{customer.id}/delivery-problems",
+        json=case_body(problem="damage", description="otra vez", reference="48217"),
+    )
+
+    assert response.status_code == 201, response.text
+    case = response.json()
+    assert case["number"] == f"DMG-{YEAR}-000001"
+    assert case["order_number"] is None and case["carrier"] is None
+    assert case["events"][0]["detail"] == {
+        "kind": "delivery_damage",
+        "reference": "48217",
+    }
+    ticket = demo_data.scalars(select(Ticket).where(Ticket.number == case["number"]))
+    assert ticket.one().customer.name == "Lucía Martín"
+    assert again.status_code == 200 and again.json()["number"] == case["number"]
+
+
+def test_a_customer_giving_a_shops_order_number_learns_nothing_about_it(
+    client: TestClient, demo_data: Session
+) -> None:
+    customer = make_conversation(demo_data, phone="+34612345222")
+
+    case = client.post(
+        f"/api/v1/conversations/{customer.id}/delivery-problems",
+        json=case_body(problem="delay", description="no llega", reference="48213"),
+    ).json()
+
+    assert case["line"] is None and case["carrier"] is None
+    assert "TransNorte" not in str(case)
