@@ -167,7 +167,7 @@ class ValidateDisplayRequestForm(
             steps = ["display_more", "display_product", "display_quantity"]
         else:
             steps = ["display_more", "display_confirmed"]
-        return [*IDENTITY_SLOTS, *steps]
+        return [*identity_slots(tracker), *steps]
 
     async def extract_shop(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -295,9 +295,16 @@ class ValidateDisplayRequestForm(
         return {"display_confirmed": True, "display_request": request}
 
 
-# Listed once the shop is known: the form keeps only the slots it lists, and
-# the shop found from the channel (a staff phone) is set in the same run.
-IDENTITY_SLOTS = ("registration_code", "shop")
+def identity_slots(tracker: Tracker) -> list[str]:
+    """The identity slots to keep listed once the shop is known.
+
+    A form saves only the slots it lists: the shop found from the channel (a
+    staff phone) in this very run must stay listed to be saved. Once the code
+    slot is cleared (a finished request), nothing is asked again.
+    """
+    if tracker.get_slot("registration_code"):
+        return ["registration_code", "shop"]
+    return []
 
 
 def _yes_no(slot: str, tracker: Tracker) -> dict[str, Any]:
@@ -468,7 +475,7 @@ class ValidateDisplayStatusForm(
         tracker: Tracker,
         domain: DomainDict,
     ) -> list[str]:
-        return shop_slots(tracker) or list(IDENTITY_SLOTS)
+        return shop_slots(tracker) or identity_slots(tracker)
 
     async def extract_shop(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -18,6 +18,7 @@ from actions.display import (
     ActionFinishDisplayRequest,
     ActionShowDisplayRequests,
     ValidateDisplayRequestForm,
+    ValidateDisplayStatusForm,
     match_products,
     parse_quantity,
     request_number,
@@ -299,6 +300,22 @@ class TestRequestForm:
             "adelante, escríbame."
         ]
 
+    async def test_a_second_request_does_not_ask_for_the_code_again(
+        self, crm: CrmClient
+    ) -> None:
+        request = Request("es")
+        await request.start()
+        await request.say("2 DW-CL45")
+        await request.say("no", intent="deny")
+        await request.say("si", intent="affirm")
+        await request.run(ActionFinishDisplayRequest())
+
+        again = await request.start()
+
+        assert request.slots["shop"]["name"] == "Electrodomésticos Turia"
+        assert request.slots["requested_slot"] == "display_product"
+        assert again[0].startswith("Estos son los expositores")
+
     async def test_a_web_chat_must_give_the_registration_code_first(
         self, crm: CrmClient
     ) -> None:
@@ -313,6 +330,20 @@ class TestRequestForm:
 
 
 class TestStatus:
+    async def test_a_known_shop_is_not_asked_for_its_code_again(
+        self, crm: CrmClient
+    ) -> None:
+        request = Request("es")
+        await request.start()
+        request.slots["registration_code"] = None  # a request was finished
+        tracker = request.tracker()
+
+        required = await ValidateDisplayStatusForm().required_slots(
+            [], CollectingDispatcher(), tracker, {}
+        )
+
+        assert required == []
+
     async def run_status(
         self, phone: str, number: str | None, language: str = "es"
     ) -> list[str]:

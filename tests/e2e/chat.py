@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-TICKET_NUMBER = re.compile(r"\b(WAR|REP|GEN)-\d{4}-\d{6}\b")
+TICKET_NUMBER = re.compile(r"\b(WAR|REP|GEN|ORD|DMG|DLY|DSP|RPL)-\d{4}-\d{6}\b")
 
 
 class Transcript:

@@ -3,16 +3,23 @@ platforms' webhooks signed as they sign them, the trained model, the action
 server, the CRM on PostgreSQL, Redis, and loopback fakes of the Twilio and
 Telegram APIs receiving what the assistant sends."""
 
+from collections.abc import Callable, Iterator
+
 import httpx
 import pytest
 from sqlalchemy import Engine, text
 
 from tests.e2e.channels import SmsPhone, TelegramUser
-from tests.e2e.conftest import CRM_SERVICE_TOKEN
+from tests.e2e.conftest import ASSISTANT_NUMBER, CRM_SERVICE_TOKEN
 from tests.e2e.test_warranty_conversations import ticket_row
 from tests.fakes.telegram_api import FakeTelegram
+from tests.fakes.telegram_updates import contact_update
+from tests.fakes.twilio_api import FakeTwilio
 
 pytestmark = [pytest.mark.stack, pytest.mark.postgres]
+
+LUCIA = "+34612345222"
+JAMES = "+34655123222"
 
 
 def answer_checks(talk, no_words: tuple[str, ...], until: str) -> str:
@@ -25,7 +32,27 @@ def answer_checks(talk, no_words: tuple[str, ...], until: str) -> str:
     raise AssertionError(f"never asked {until!r}; last: {reply!r}")
 
 
-def test_sms_claim_es(sms: SmsPhone, stack_db: Engine):
+@pytest.fixture
+def owner_sms(
+    services_url: str, twilio_api: FakeTwilio, stack_db: Engine
+) -> Iterator[Callable[[str], SmsPhone]]:
+    """The phone of a demo unit's owner texting the assistant: the CRM knows
+    them by it, so their details on file are read back to them."""
+    phones: list[SmsPhone] = []
+
+    def open_phone(number: str) -> SmsPhone:
+        phones.append(
+            SmsPhone(services_url, twilio_api, stack_db, number, ASSISTANT_NUMBER)
+        )
+        return phones[-1]
+
+    yield open_phone
+    for phone in phones:
+        phone.close()
+
+
+def test_sms_claim_es(owner_sms: Callable[[str], SmsPhone], stack_db: Engine):
+    sms = owner_sms(LUCIA)
     assert "numero de serie" in sms.text("hola, la lavadora no centrifuga").lower()
 
     reply = sms.text("wm 4821 7730")
@@ -46,7 +73,8 @@ def test_sms_claim_es(sms: SmsPhone, stack_db: Engine):
     assert "48 horas" in done
 
 
-def test_sms_claim_en(sms: SmsPhone, stack_db: Engine):
+def test_sms_claim_en(owner_sms: Callable[[str], SmsPhone], stack_db: Engine):
+    sms = owner_sms(JAMES)
     assert "serial number" in sms.text("hi my boiler shows E04 and wont start")
     assert "02/09/2027" in sms.text("BX-2024-55812")
     confirm = answer_checks(
@@ -73,7 +101,7 @@ def test_sms_stop_silences_the_number(sms: SmsPhone, twilio_api):
 
 
 def test_voice_claim_es_with_speech_and_keypad(call_from, stack_db: Engine):
-    call = call_from("+34655123222")
+    call = call_from(LUCIA)  # her own phone: her details are read back
     greeting = call.dial()
     assert call.gather_language() == "es-ES"
     assert "asistente" in greeting.lower()
@@ -121,13 +149,16 @@ def test_voice_claim_en_by_speech(call_from, stack_db: Engine):
     assert "serial" in call.say("my boiler shows E04 and won't start")
     reply = call.say("B X 2024 55812")
     assert "2027" in reply, call.printable()
-    confirm = ""
+    # A number the CRM does not know: asked for the contact, shown nothing.
+    asked = ""
     for answer in ("no it's at 1.5", "no", "no", "no"):
-        confirm = call.say(answer)
-        if "right" in confirm:
+        asked = call.say(answer)
+        if "name" in asked:
             break
-    assert "ending in 2 2 2" in confirm, call.printable()
-    call.say("yes")
+    assert "name" in asked and "2 2 2" not in call.printable(), call.printable()
+    call.say("James Walker")
+    call.say("655 123 222")
+    call.say("46001")
     done = call.say("yes please")
     assert "W A R" in done, call.printable()
     assert call.gather_language() == "en-US"
@@ -147,6 +178,11 @@ def test_voice_silence_is_asked_again_then_a_person_is_offered(call_from):
 def test_telegram_claim_es_with_a_photo_on_the_ticket(
     telegram_user: TelegramUser, telegram_api: FakeTelegram, stack_db: Engine
 ):
+    # Her own contact, shared in the chat: the CRM knows who writes.
+    telegram_user.send(
+        contact_update(telegram_user.chat_id, "34612345222", telegram_user.chat_id),
+        "[contact]",
+    )
     assert "serie" in telegram_user.write("la lavadora no centrifuga")
     telegram_api.add_file("drum-photo", b"\xff\xd8\xff fake jpeg bytes")
     assert "foto" in telegram_user.send_photo("drum-photo")
@@ -185,6 +221,10 @@ def test_telegram_claim_en_with_a_photo_after_the_case(
     services_url: str,
 ):
     telegram_user.language_code = "en"
+    telegram_user.send(
+        contact_update(telegram_user.chat_id, "34655123222", telegram_user.chat_id),
+        "[contact]",
+    )
     assert "serial number" in telegram_user.write("hey my boiler wont turn on, E04")
     assert "2027" in telegram_user.write("bx-2024-55812")
     confirm = ""
