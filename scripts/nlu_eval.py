@@ -339,8 +339,10 @@ def missed_targets(report: dict) -> list[str]:
     if gap is not None and gap > MAX_GAP_POINTS:
         missed.append(f"Spanish is {gap:.1f} points below English (> {MAX_GAP_POINTS})")
     recall = report["out_of_scope_recall"]
-    if recall is None or recall < MIN_OOS_RECALL:
-        missed.append(f"out-of-scope recall {recall} < {MIN_OOS_RECALL}")
+    if recall is None:
+        missed.append("no out_of_scope examples")
+    elif recall < MIN_OOS_RECALL:
+        missed.append(f"out-of-scope recall {recall:.3f} < {MIN_OOS_RECALL}")
     return missed
 
 
@@ -357,9 +359,10 @@ def format_report(report: dict) -> str:
             f"{metrics['macro_f1']:>10.3f}{'-' if oos is None else f'{oos:.3f}':>10}"
         )
     overall = report["overall"]
+    oos = report["out_of_scope_recall"]
     lines.append(
         f"{'all':<9}{overall['examples']:>5}{overall['accuracy']:>10.3f}"
-        f"{overall['macro_f1']:>10.3f}{report['out_of_scope_recall'] or 0:>10.3f}"
+        f"{overall['macro_f1']:>10.3f}{'-' if oos is None else f'{oos:.3f}':>10}"
     )
     if report["gap_points_en_minus_es"] is not None:
         lines.append(

@@ -13,6 +13,7 @@ from scripts.nlu_eval import (
     Prediction,
     build_report,
     entity_metrics,
+    format_report,
     intent_metrics,
     load_examples,
     missed_targets,
@@ -131,6 +132,14 @@ def test_report_is_split_by_language():
             "confidence": 0.0,
         }
     ]
+
+
+def test_printed_report_shows_every_number():
+    printed = format_report(_report(9, 10, 10))
+
+    assert "es          20     0.950" in printed
+    assert "Spanish-English gap: +" in printed
+    assert "greet -> thanks" in printed
 
 
 def test_languages_of_another_file_are_detected(tmp_path: Path):
