@@ -94,6 +94,16 @@ async def report_display_problem(
     return {**case, "existing": case.get("conversation_id") != tracker.sender_id}
 
 
+async def report_customer_problem(
+    tracker: Tracker, payload: dict[str, Any]
+) -> dict[str, Any]:
+    """Opens a damage or delay case for an end customer's delivery."""
+    conversation = quote(tracker.sender_id, safe="")
+    path = f"/conversations/{conversation}/delivery-problems"
+    case = await _call("POST", path, json=payload)
+    return {**case, "existing": case.get("conversation_id") != tracker.sender_id}
+
+
 def idempotency_key(tracker: Tracker, kind: str, suffix: str = "") -> str:
     """Names one request: the conversation, the kind of case and when the
     form started, so a retried action never opens a second case."""

@@ -53,6 +53,7 @@ ORDER_SLOTS = [
     "order_case",
     "order_stop",
     "order_followup",
+    "order_customer",
 ]
 # Not an answer but something else: the rules handle it and the form resumes.
 INTERRUPTIONS = frozenset(
@@ -369,7 +370,11 @@ async def open_case(
         **body,
     }
     try:
-        if (tracker.get_slot("order") or {}).get("display_request"):
+        order = tracker.get_slot("order") or {}
+        if order.get("customer"):
+            payload["reference"] = number
+            case = await order_api.report_customer_problem(tracker, payload)
+        elif order.get("display_request"):
             case = await order_api.report_display_problem(tracker, number, payload)
         else:
             case = await order_api.open_case(tracker, number, path, payload)
@@ -392,6 +397,7 @@ async def open_case(
         "kind": case["kind"],
         "order_number": case.get("order_number") or "",
         "display_request_number": case.get("display_request_number") or "",
+        "reference": number,
         "carrier": case.get("carrier") or "",
         "quantity": case.get("quantity"),
         "product": line_label(case["line"], language) if case.get("line") else "",

@@ -200,6 +200,8 @@ class ActionFinishOrderRequest(Action):
                 key = "delivery_case_opened"
             if case.get("display_request_number"):
                 key = "display_case_opened"
+            elif not case.get("order_number"):
+                key = "customer_delivery_case_opened"
             if case.get("existing"):
                 key = "order_case_already_open"
             say(
@@ -207,7 +209,9 @@ class ActionFinishOrderRequest(Action):
                 tracker,
                 key,
                 ticket_number=case["number"],
-                number=case["order_number"] or case.get("display_request_number"),
+                number=case["order_number"]
+                or case.get("display_request_number")
+                or case.get("reference"),
                 quantity=case.get("quantity") or "",
                 product=case.get("product") or "",
                 carrier=case.get("carrier") or "-",

@@ -9,9 +9,15 @@ from rasa_sdk.types import DomainDict
 
 from actions import order_api
 from actions.general import FlowSwitchMixin
-from actions.identity import shop_slots
+from actions.identity import shop_slots, speaker
 from actions.messages import say
-from actions.order_base import OrderFormMixin, open_case, percent, stopped
+from actions.order_base import (
+    ORDER_SLOTS,
+    OrderFormMixin,
+    open_case,
+    percent,
+    stopped,
+)
 from actions.order_words import (
     delivery_problem_in,
     display_number_in,
@@ -92,6 +98,8 @@ class ValidateDeliveryProblemForm(
     ) -> list[str]:
         if stopped(tracker):
             return []
+        if tracker.get_slot("order_customer"):
+            return ["order_number", "delivery_problem", "delivery_description"]
         steps = shop_slots(tracker) + ["order_number", "delivery_problem"]
         order = tracker.get_slot("order") or {}
         damage = tracker.get_slot("delivery_problem") == "damage"
@@ -104,9 +112,27 @@ class ValidateDeliveryProblemForm(
         # The transport of a display-unit request is reported here too.
         return display_number_in(text) or order_number_in(text)
 
+    async def _first_message(
+        self, text: str, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        if tracker.get_slot("shop") or (await speaker(tracker)).get("kind") != (
+            "customer"
+        ):
+            return await super()._first_message(text, dispatcher, tracker)
+        # An end customer's delivery: no shop code, and no order to look up.
+        slots: dict[str, Any] = {slot: None for slot in ORDER_SLOTS}
+        slots.update(order_request_text=text, order_customer=True)
+        tracker.slots.update(slots)
+        number = order_number_in(text)
+        if number is not None:
+            slots.update(await self._check_order(number, dispatcher, tracker))
+        return slots
+
     async def _check_order(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
     ) -> dict[str, Any]:
+        if tracker.get_slot("order_customer"):
+            return await self._customer_reference(value, dispatcher, tracker)
         number = display_number_in(str(value or ""))
         if number is None:
             return await super()._check_order(value, dispatcher, tracker)
@@ -120,6 +146,20 @@ class ValidateDeliveryProblemForm(
             return {"order_number": None}
         order = {"number": request["number"], "display_request": True, "lines": []}
         slots = {"order_number": request["number"], "order": order}
+        tracker.slots.update(slots)
+        slots.update(await self.after_order(order, dispatcher, tracker))
+        return slots
+
+    async def _customer_reference(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> dict[str, Any]:
+        """The customer's number is kept as given, never looked up."""
+        number = order_number_in(str(value or ""))
+        if number is None:
+            say(dispatcher, tracker, "order_number_not_a_number")
+            return {"order_number": None}
+        order = {"number": number, "customer": True, "lines": []}
+        slots = {"order_number": number, "order": order}
         tracker.slots.update(slots)
         slots.update(await self.after_order(order, dispatcher, tracker))
         return slots
@@ -195,7 +235,8 @@ class ValidateDeliveryProblemForm(
             "problem": tracker.get_slot("delivery_problem"),
             "description": str(tracker.get_slot("delivery_description"))[:2000],
         }
-        if not (tracker.get_slot("order") or {}).get("display_request"):
+        order = tracker.get_slot("order") or {}
+        if not (order.get("display_request") or order.get("customer")):
             body["line"] = line if isinstance(line, int) else None
         case = await open_case(dispatcher, tracker, "delivery-problems", body)
         if case is None:

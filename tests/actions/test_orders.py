@@ -476,3 +476,35 @@ async def test_damage_to_display_units_is_reported_on_the_request(
     assert ticket["kind"] == "delivery_damage"
     # The display module's own answer for a request not found.
     assert refused[0].startswith("No encuentro ninguna solicitud DSP-2026-000002")
+
+
+async def test_a_customer_reports_a_damaged_delivery_without_any_shop_code(
+    crm: CrmClient,
+    read_ticket: Callable[[str], dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The CRM knows the SMS sender as a customer (the route itself is tested
+    # with a real customer conversation in tests/crm_bridge).
+    async def a_customer(tracker: Tracker) -> dict[str, Any]:
+        return {"kind": "customer", "point_of_sale": None, "customer": {}}
+
+    monkeypatch.setattr(order_reports, "speaker", a_customer)
+    chat = OrderChat("delivery_problem_form", channel="sms")
+
+    asked = await chat.say(
+        "ha llegado el frigo con un golpe en la puerta", "report_delivery_problem"
+    )
+    done = await chat.say("el albaran es 48213")
+
+    assert asked == [
+        "Siento el problema. ¿Me indica el número de pedido? Si puede, envíe "
+        "también una foto."
+    ]
+    assert done[0].startswith("Abierto el caso DMG-")
+    assert "sobre su entrega (referencia 48213)" in done[0]
+    assert "TransNorte" not in " ".join(done)
+    ticket = read_ticket(done[0].split("caso ")[1].split()[0])
+    assert ticket["kind"] == "delivery_damage"
+    assert (
+        ticket["fault_description"] == "ha llegado el frigo con un golpe en la puerta"
+    )
