@@ -124,6 +124,18 @@ def parse_quantity(text: str) -> int | None:
     return None
 
 
+def quantity_besides(text: str, item: dict[str, Any]) -> int | None:
+    """A quantity said with the product ("2 lavavajillas cleanline 45"), not
+    counting the numbers of the model itself (the 45 of CleanLine 45)."""
+    model_numbers = set(re.findall(r"\d+", f"{item['sku']} {item['name']}"))
+    for word in re.findall(r"[a-z]+|\d+", fold(text)):
+        if word.isdigit() and word not in model_numbers:
+            return int(word[:4])
+        if word in NUMBER_WORDS and word != "a":
+            return NUMBER_WORDS[word]
+    return None
+
+
 def request_number(text: str) -> str | None:
     """The DSP number in "DSP-2026-000003", "dsp 2026 3" and the like."""
     match = _DSP.search(text or "")
@@ -226,7 +238,7 @@ class ValidateDisplayRequestForm(
             say(dispatcher, tracker, "display_product_already", product=item["name"])
             return {"display_product": None}
         slots: dict[str, Any] = {"display_product": item}
-        quantity = parse_quantity(str(value or "").replace(item["sku"], ""))
+        quantity = quantity_besides(str(value or ""), item)
         if quantity is not None and 1 <= quantity <= item["max_quantity"]:
             # "2 lavavajillas CleanLine 45": the quantity came with the product.
             slots.update(self._added(tracker, item, quantity))

@@ -21,6 +21,7 @@ from actions.display import (
     ValidateDisplayStatusForm,
     match_products,
     parse_quantity,
+    quantity_besides,
     request_number,
 )
 from tests.actions.factories import (
@@ -190,6 +191,20 @@ class TestWords:
         self, said: str, quantity: int | None
     ) -> None:
         assert parse_quantity(said) == quantity
+
+    @pytest.mark.parametrize(
+        ("said", "quantity"),
+        [
+            ("2 lavavajillas cleanline 45", 2),
+            ("la cleanline 45", None),
+            ("dos DW-CL45", 2),
+            ("dw-cl45", None),
+        ],
+    )
+    def test_a_quantity_beside_the_model_is_not_its_number(
+        self, said: str, quantity: int | None
+    ) -> None:
+        assert quantity_besides(said, CATALOGUE[2]) == quantity
 
     @pytest.mark.parametrize(
         ("said", "number"),
