@@ -332,7 +332,12 @@ class FlowSwitchMixin:
             quiet = len(dispatcher.messages) == said
             if quiet and value is not None and value != previous.get(slot):
                 # The validation said nothing of it: say that it was taken.
-                say(dispatcher, tracker, "value_corrected", value=str(value)[:60])
+                say(
+                    dispatcher,
+                    tracker,
+                    "value_corrected" if previous.get(slot) else "value_noted",
+                    value=str(value)[:60],
+                )
             events.extend(SlotSet(name, value) for name, value in result.items())
         tracker.add_slots(events)
         next_slot = await self.next_requested_slot(  # type: ignore[attr-defined]

@@ -363,11 +363,34 @@ class TestCorrections:
 
         events, texts = await validate(tracker)
 
-        assert texts == ["All right, I've corrected it: 46015."]
+        assert texts == ["All right, I've noted it: 46015."]
         assert slots_set(events) == {
             "phone_number": None,
             "postal_code": "46015",
             "requested_slot": "phone_number",
+        }
+
+    async def test_a_postcode_corrected_at_the_summary_shows_it_again(self) -> None:
+        text = "no, el cp es 46015"
+        message = user(text, "inform", [entity("postal_code", "46015")])
+        tracker = form_turn(
+            message,
+            "claim_confirmed",
+            {"postal_code": "46015"},
+            before=[slot("postal_code", "46010")],
+            slots={
+                **CLAIM_SO_FAR,
+                "customer_name": "Ana Gil",
+                "phone_number": "+34612345222",
+            },
+        )
+
+        events, texts = await validate(tracker)
+
+        assert texts == ["De acuerdo, lo corrijo: 46015."]
+        assert slots_set(events) == {
+            "postal_code": "46015",
+            "requested_slot": "claim_confirmed",
         }
 
     async def test_a_serial_corrected_while_asked_the_name_is_checked_again(

@@ -78,7 +78,7 @@ def test_out_of_scope_is_declined_with_what_it_can_do(chat: WebChat) -> None:
 
 
 def test_not_understood_offers_suggestions_then_a_rephrase(chat: WebChat) -> None:
-    reply = chat.say("lo de la semana pasada")
+    reply = chat.say("lo que le comente")
 
     assert "¿Quería decir" in reply, chat.printable()
     titles = chat.buttons()
@@ -94,15 +94,15 @@ def test_a_suggestion_pressed_starts_its_flow(chat: WebChat) -> None:
 
     started = chat.press(0)
 
-    assert "Did you mean" not in started and "Sorry" not in started, chat.printable()
-    assert started.rstrip().endswith("?"), chat.printable()
+    assert started and "?" in started, chat.printable()
+    assert "Did you mean" not in started and "Sorry" not in started
 
 
 def test_not_understood_twice_in_a_row_offers_a_person(
     chat: WebChat, stack_db: Engine
 ) -> None:
-    chat.say("lo de la semana pasada")
-    reply = chat.say("lo del otro dia")
+    assert "¿Quería decir" in chat.say("lo que le comente"), chat.printable()
+    reply = chat.say("lo que hablamos")
 
     assert "le paso con una persona" in reply, chat.printable()
     assert "Hablar con una persona" in chat.buttons()
@@ -171,23 +171,27 @@ def test_dejalo_stops_the_claim_without_a_case(chat: WebChat, stack_db: Engine) 
     assert tickets_of(stack_db, chat.conversation_id) == []
 
 
-def test_a_postcode_corrected_while_the_phone_is_asked(chat: WebChat) -> None:
-    chat.say("my fridge is not cooling")
+def test_a_postcode_given_while_the_phone_is_asked(chat: WebChat) -> None:
+    chat.say("la nevera no enfria")
     reply = chat.say("FR-7700-1234")
     for answer in ("no", "no", "no", "no"):
-        if "name" in reply:
+        if "nombre" in reply:
             break
         reply = chat.say(answer)
-    assert "name" in reply, chat.printable()
-    assert "phone" in chat.say("Ann Lee"), chat.printable()
+    assert "nombre" in reply, chat.printable()
+    assert "teléfono" in chat.say("Ana Torres"), chat.printable()
 
-    reply = chat.say("sorry, my postcode is 46015")
+    reply = chat.say("perdone, el codigo postal es el 46015")
 
-    assert "corrected it: 46015" in reply, chat.printable()
-    assert "phone" in reply
+    assert "lo anoto: 46015" in reply, chat.printable()
+    assert "teléfono" in reply
     # The postcode is not asked again: the summary comes with the phone.
     summary = chat.say("612 345 222")
     assert "46015" in summary and "612" in summary, chat.printable()
+
+    corrected = chat.say("no, el cp es 46001")
+    assert "lo corrijo: 46001" in corrected, chat.printable()
+    assert "46001" in corrected.split("lo corrijo")[1], "the summary again"
 
 
 def test_english_asked_for_in_the_middle_of_the_claim(chat: WebChat) -> None:
