@@ -117,3 +117,31 @@ def test_damage_reported_by_telegram_keeps_the_photo_on_the_case(
         headers={"Authorization": f"Bearer {CRM_SERVICE_TOKEN}"},
     )
     assert content.content == b"\xff\xd8\xff a dented fridge door"
+
+
+def test_a_customer_reports_damage_by_sms_without_a_shop_code(
+    services_url: str, twilio_api: FakeTwilio, stack_db: Engine
+) -> None:
+    # Lucía Martín's phone: the CRM knows her as a customer, not a shop.
+    phone = SmsPhone(
+        services_url, twilio_api, stack_db, "+34612345222", ASSISTANT_NUMBER
+    )
+    try:
+        asked = phone.text("ha llegado el frigo con un golpe en la puerta")
+        done = phone.text("48217")
+    finally:
+        phone.close()
+
+    assert "pedido" in asked and "codigo" not in asked.lower(), phone.printable()
+    assert "DMG-" in done and "48217" in done, phone.printable()
+    query = text(
+        "SELECT t.kind, t.order_id, c.name FROM tickets t "
+        "JOIN customers c ON c.id = t.customer_id WHERE t.number = :number"
+    )
+    with stack_db.connect() as connection:
+        row = connection.execute(query, {"number": phone.ticket_number()}).one()
+    assert (row.kind, row.order_id, row.name) == (
+        "delivery_damage",
+        None,
+        "Lucía Martín",
+    )
