@@ -92,7 +92,9 @@ async def check_registration_code(
 ) -> dict[str, Any]:
     """Asks the CRM whether the code typed is a shop's; says how it went."""
     if tracker.get_slot("shop") and value == KNOWN:
-        return {"registration_code": KNOWN}
+        # rasa_sdk keeps only the slots validation returns: the shop found
+        # by extract_registration_code must be returned again here.
+        return {"registration_code": KNOWN, "shop": tracker.get_slot("shop")}
     code = str(value or "").strip()[:100]
     if not code:
         return {"registration_code": None}

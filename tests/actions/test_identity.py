@@ -66,6 +66,10 @@ async def test_a_known_shop_is_not_asked_for_its_code(crm: CrmClient) -> None:
     )
 
     assert extracted["shop"]["code"] == "PV-MAD-01"
+    validated = await ShopIdentityMixin().validate_registration_code(
+        KNOWN, CollectingDispatcher(), make_tracker(extracted), {}
+    )
+    assert validated == extracted
     assert shop_slots(make_tracker({"shop": extracted["shop"]})) == []
     assert shop_slots(make_tracker()) == ["registration_code"]
     assert shop_slots(make_tracker({"identity_locked": True})) == []
