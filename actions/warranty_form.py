@@ -105,7 +105,10 @@ class ValidateWarrantyClaimForm(FlowSwitchMixin, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> dict[str, Any]:
-        serial = extract_serial(str(value or "")[:200])
+        serial = _whole_serial(
+            extract_serial(str(value or "")[:200]),
+            extract_serial((tracker.latest_message.get("text") or "")[:200]),
+        )
         if serial is None:
             # A sentence, not a number: ask again without spending an attempt.
             say(dispatcher, tracker, "serial_not_a_serial")
@@ -366,6 +369,20 @@ def _normalized(
     if normalized is None:
         say(dispatcher, tracker, f"invalid_{slot}")
     return {slot: normalized}
+
+
+def _whole_serial(found: str | None, typed: str | None) -> str | None:
+    """The serial as typed when the entity caught only part of it.
+
+    "XX99 1234" may come tagged as "1234"; the label's whole number is what
+    the person meant.
+    """
+    if found is None or typed is None:
+        return found
+    found_key, typed_key = (re.sub(r"[^0-9A-Z]", "", s.upper()) for s in (found, typed))
+    if found_key != typed_key and found_key in typed_key:
+        return typed
+    return found
 
 
 def _extract_answer(slot: str, tracker: Tracker) -> dict[str, Any]:

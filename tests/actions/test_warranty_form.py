@@ -149,6 +149,21 @@ class TestSerialNumber:
         assert claim.slots["serial_attempts"] == 2
         assert next_slot(claim.slots) == "serial_number"
 
+    async def test_a_serial_tagged_in_part_is_read_whole_from_the_message(
+        self, crm: CrmClient
+    ) -> None:
+        tracker = make_tracker({"serial_attempts": 0}, text="es el XX99 1234")
+        dispatcher = CollectingDispatcher()
+
+        slots = await ValidateWarrantyClaimForm().validate_serial_number(
+            "1234", dispatcher, tracker, {}
+        )
+
+        assert [m["text"] for m in dispatcher.messages] == [
+            "No encuentro el número XX99 1234 en nuestro registro."
+        ]
+        assert slots["serial_attempts"] == 1
+
     async def test_three_unknown_serials_lead_to_the_ways_forward(
         self, crm: CrmClient
     ) -> None:
