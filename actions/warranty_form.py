@@ -106,7 +106,7 @@ class ValidateWarrantyClaimForm(FlowSwitchMixin, FormValidationAction):
         domain: DomainDict,
     ) -> dict[str, Any]:
         serial = _whole_serial(
-            extract_serial(str(value or "")[:200]),
+            str(value or "")[:200],
             extract_serial((tracker.latest_message.get("text") or "")[:200]),
         )
         if serial is None:
@@ -371,16 +371,14 @@ def _normalized(
     return {slot: normalized}
 
 
-def _whole_serial(found: str | None, typed: str | None) -> str | None:
-    """The serial as typed when the entity caught only part of it.
-
-    "XX99 1234" may come tagged as "1234"; the label's whole number is what
-    the person meant.
-    """
-    if found is None or typed is None:
+def _whole_serial(value: str, typed: str | None) -> str | None:
+    """The serial in the slot's value, or the whole one typed when the entity
+    caught only part of it ("XX99 1234" tagged as "1234")."""
+    found = extract_serial(value)
+    if typed is None:
         return found
-    found_key, typed_key = (re.sub(r"[^0-9A-Z]", "", s.upper()) for s in (found, typed))
-    if found_key != typed_key and found_key in typed_key:
+    value_key, typed_key = (re.sub(r"[^0-9A-Z]", "", s.upper()) for s in (value, typed))
+    if value_key and value_key != typed_key and value_key in typed_key:
         return typed
     return found
 
