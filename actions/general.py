@@ -95,7 +95,10 @@ FORMS: dict[str, FormFlow] = {
     "order_divergence_form": FormFlow(answers=_ORDER_INTENTS),
     "order_discount_form": FormFlow(answers=_ORDER_INTENTS),
     "delivery_problem_form": FormFlow(answers=_ORDER_INTENTS),
-    "display_request_form": FormFlow(answers=frozenset({"request_display_units"})),
+    # "el lavavajillas", "un frigo": a product named for display reads as a fault.
+    "display_request_form": FormFlow(
+        answers=frozenset({"request_display_units", "report_fault"})
+    ),
     "display_status_form": FormFlow(answers=frozenset({"check_display_request"})),
     "repair_status_form": FormFlow(answers=frozenset({"check_repair_status"})),
     # A free-text answer may read as any request, and "no thanks" (even as

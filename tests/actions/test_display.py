@@ -260,6 +260,18 @@ class TestRequestForm:
         assert ticket["service_centre"] is None
         assert request.slots["display_lines"] is None
 
+    async def test_a_product_word_read_as_a_fault_still_answers(
+        self, crm: CrmClient
+    ) -> None:
+        request = Request("es")
+        await request.start()
+
+        said = await request.say("el lavavajillas", intent="report_fault")
+
+        assert said == [
+            "¿Cuántas unidades de CleanLine 45 cm necesita? Puede pedir hasta 2."
+        ]
+
     async def test_an_impossible_quantity_is_refused_and_asked_again(
         self, crm: CrmClient
     ) -> None:

@@ -76,7 +76,7 @@ def test_a_customer_on_sms_sees_their_repair_and_not_someone_elses(
     assert "Levante" in status and "48 horas" in status
 
     other = phone.text(f"y como va el caso {lucias['number']}?")
-    missing = phone.text("y el caso WAR-2026-999999?")
+    missing = phone.text("y como va el caso WAR-2026-999999?")
 
     assert "No encuentro" in other, phone.printable()
     assert other == missing
