@@ -14,6 +14,7 @@ stopped after too many wrong codes.
 """
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -95,7 +96,7 @@ async def check_registration_code(
         # rasa_sdk keeps only the slots validation returns: the shop found
         # by extract_registration_code must be returned again here.
         return {"registration_code": KNOWN, "shop": tracker.get_slot("shop")}
-    code = str(value or "").strip()[:100]
+    code = registration_code_in(str(value or ""))
     if not code:
         return {"registration_code": None}
     try:
@@ -167,6 +168,18 @@ class ActionShopIdentified(Action):
         if tracker.get_slot("shop"):
             say(dispatcher, tracker, "shop_what_next", shop=shop_name(tracker))
         return [SlotSet("registration_code", None), SlotSet("requested_slot", None)]
+
+
+# Letters, then digits: "TURIA-4471", "llob 8832", in "nuestro codigo es …".
+_CODE = re.compile(r"\b[A-Za-z]{3,12}[\s-]?\d{3,8}\b")
+
+
+def registration_code_in(text: str) -> str:
+    """The code in what the person typed: the code-like part of a sentence,
+    else the whole (short) text, so nothing is guessed away."""
+    text = text.strip()[:100]
+    found = _CODE.findall(text)
+    return found[-1] if len(found) >= 1 else text
 
 
 def _path(conversation_id: str) -> str:

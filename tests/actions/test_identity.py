@@ -11,6 +11,7 @@ from actions.identity import (
     ActionShopIdentified,
     ShopIdentityMixin,
     check_registration_code,
+    registration_code_in,
     shop_slots,
     speaker,
 )
@@ -36,6 +37,27 @@ async def test_the_right_code_makes_the_conversation_the_shops(crm: CrmClient) -
     assert slots == {"registration_code": KNOWN, "shop": TURIA}
     assert texts(dispatcher) == ["Gracias, le atiendo como Electrodomésticos Turia."]
     assert (await speaker(tracker))["point_of_sale"] == TURIA
+
+
+@pytest.mark.parametrize(
+    ("typed", "code"),
+    [
+        ("TURIA-4471", "TURIA-4471"),
+        ("nuestro codigo es LLOB-8832", "LLOB-8832"),
+        ("our code is llob 8832 thanks", "llob 8832"),
+        ("X1", "X1"),
+    ],
+)
+def test_the_code_is_read_out_of_a_sentence(typed: str, code: str) -> None:
+    assert registration_code_in(typed) == code
+
+
+async def test_a_code_in_a_sentence_identifies_the_shop(crm: CrmClient) -> None:
+    slots = await check_registration_code(
+        "nuestro codigo es turia-4471", CollectingDispatcher(), make_tracker()
+    )
+
+    assert slots["shop"] == TURIA
 
 
 async def test_a_wrong_code_asks_again_then_stops_after_five(crm: CrmClient) -> None:
