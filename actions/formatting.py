@@ -85,6 +85,17 @@ def extract_serial(text: str) -> str | None:
     before = tokens[start - 1] if start > 0 else ""
     if before.isalpha() and len(before) <= 3 and before.lower() not in _NOT_A_PREFIX:
         start -= 1
+        # A prefix spelt letter by letter, as speech gives it: "B X 2024 55812".
+        spelt = [before] if len(before) == 1 else []
+        while spelt and start > 0 and len(spelt) < 3:
+            letter = tokens[start - 1]
+            if not (letter.isalpha() and len(letter) == 1 and letter.lower() != "y"):
+                break
+            spelt.insert(0, letter)
+            start -= 1
+        if len(spelt) > 1:
+            tokens = [*tokens[:start], "".join(spelt), *tokens[start + len(spelt) :]]
+            end -= len(spelt) - 1
     candidate = " ".join(tokens[start:end]).strip(".;")
     return candidate if looks_like_serial(candidate) else None
 

@@ -4,6 +4,7 @@ import pytest
 
 from actions.formatting import (
     clean_name,
+    extract_serial,
     format_date,
     looks_like_serial,
     mask_name,
@@ -190,3 +191,16 @@ def test_words_and_short_answers_do_not_look_like_serials(text: str) -> None:
 )
 def test_a_sentence_around_a_serial_is_not_a_serial(text: str) -> None:
     assert not looks_like_serial(text)
+
+
+@pytest.mark.parametrize(
+    ("said", "serial"),
+    [
+        ("B X 2024 55812", "BX 2024 55812"),
+        ("es la W M 4821 7730", "WM 4821 7730"),
+        ("mi numero de serie es wm 4821 7730", "wm 4821 7730"),
+        ("W M-2019-00417", "W M-2019-00417"),
+    ],
+)
+def test_a_prefix_spelt_letter_by_letter_is_joined(said: str, serial: str) -> None:
+    assert extract_serial(said) == serial
