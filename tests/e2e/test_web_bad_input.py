@@ -26,6 +26,9 @@ def test_nonsense_gets_a_polite_answer_and_offers_a_person(
 ):
     reply = chat.say(message)
     assert reply.strip()
+    if "person" not in reply:
+        # Not understood once: suggestions; twice in a row: a person.
+        reply = chat.say(message)
     assert "persona" in reply or "person" in reply
     query = text("SELECT count(*) FROM tickets WHERE conversation_id = :id")
     with stack_db.connect() as connection:
@@ -73,9 +76,12 @@ def test_a_retried_confirmation_opens_one_ticket(chat: WebChat, stack_db: Engine
     chat.say("my boiler shows E04")
     chat.say("BX-2024-55812")
     for _ in range(4):
-        if "right?" in chat.say("no"):
+        # A web chat is nobody in particular: it gives the contact itself.
+        if "name" in chat.say("no"):
             break
-    chat.say("yes")
+    chat.say("James Walker")
+    chat.say("655 123 222")
+    assert "open the case" in chat.say("46001")
     confirmation = uuid.uuid4().hex
     first = chat.say("yes", message_id=confirmation)
     for _ in range(3):
