@@ -217,3 +217,11 @@ def test_say_uses_the_buttons_it_is_given_instead_of_the_catalogue_ones() -> Non
     say(dispatcher, make_tracker(), "ask_product_category", buttons=buttons)
 
     assert dispatcher.messages[0]["buttons"] == buttons
+
+
+@pytest.mark.parametrize("key", sorted(RAW_CATALOGUE))
+def test_button_titles_are_text(key: str) -> None:
+    """An unquoted No in YAML is the boolean False, shown as "False"."""
+    for language in LANGUAGES:
+        for button in RAW_CATALOGUE[key][language].get("buttons", []):
+            assert isinstance(button["title"], str), (key, language, button)
