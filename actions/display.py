@@ -21,7 +21,7 @@ from actions.claim import answer_for, channel_of
 from actions.crm_client import CrmError, CrmUnavailableError
 from actions.formatting import fold, format_date
 from actions.general import FlowSwitchMixin
-from actions.identity import ShopIdentityMixin, shop_slots
+from actions.identity import ShopIdentityMixin, say_if_locked, shop_slots
 from actions.messages import say
 from actions.warranty_form import language_of
 
@@ -469,6 +469,8 @@ class ActionFinishDisplayRequest(Action):
             )
         elif tracker.get_slot("shop"):
             say(dispatcher, tracker, "display_request_not_sent")
+        else:
+            say_if_locked(dispatcher, tracker)
         return [SlotSet(slot, None) for slot in REQUEST_SLOTS]
 
 
@@ -515,6 +517,7 @@ class ActionShowDisplayRequests(Action):
     ) -> list[dict[str, Any]]:
         reset = [SlotSet(slot, None) for slot in STATUS_SLOTS]
         if not tracker.get_slot("shop"):
+            say_if_locked(dispatcher, tracker)
             return reset
         number = request_number(str(tracker.get_slot("display_number") or ""))
         base = f"/conversations/{_conversation(tracker)}/display/requests"

@@ -59,6 +59,15 @@ def shop_slots(tracker: Tracker) -> list[str]:
     return ["registration_code"]
 
 
+def say_if_locked(dispatcher: CollectingDispatcher, tracker: Tracker) -> bool:
+    """For a shop-only form's last action: says the shop could not be
+    verified (too many wrong codes), so no request goes unanswered."""
+    if tracker.get_slot("shop") or not tracker.get_slot("identity_locked"):
+        return False
+    say(dispatcher, tracker, "registration_code_locked")
+    return True
+
+
 def shop_name(tracker: Tracker) -> str:
     return (tracker.get_slot("shop") or {}).get("name") or ""
 
@@ -74,9 +83,11 @@ class ShopIdentityMixin:
         if tracker.get_slot("requested_slot") == "registration_code":
             return {}  # the person is answering: validate what they typed
         found = await speaker(tracker)
-        if found.get("kind") != "shop":
-            return {}
-        return {"registration_code": KNOWN, "shop": found["point_of_sale"]}
+        if found.get("kind") == "shop":
+            return {"registration_code": KNOWN, "shop": found["point_of_sale"]}
+        # "soy de Electro Turia, codigo TURIA-4471": the code came first.
+        code = registration_code_in(tracker.latest_message.get("text") or "")
+        return {"registration_code": code} if code else {}
 
     async def validate_registration_code(
         self,
@@ -98,6 +109,9 @@ async def check_registration_code(
         return {"registration_code": KNOWN, "shop": tracker.get_slot("shop")}
     code = registration_code_in(str(value or ""))
     if not code:
+        # Not shaped like a code ("pedido 48213", "si"): asked again, and
+        # not counted as a wrong code.
+        say(dispatcher, tracker, "registration_code_format")
         return {"registration_code": None}
     try:
         found = await crm.request(
@@ -106,15 +120,14 @@ async def check_registration_code(
             json={"registration_code": code, "channel": channel_of(tracker)},
         )
     except CrmError as error:
-        if error.status == 429:
-            say(dispatcher, tracker, "registration_code_locked")
-            return {"registration_code": None, "identity_locked": True}
         left = (
             error.detail.get("attempts_left") if isinstance(error.detail, dict) else 0
         )
-        say(dispatcher, tracker, "registration_code_wrong")
-        if not left:
+        if error.status == 429 or not left:
+            # The form ends; its last action says why (say_if_locked).
+            logger.info("shop codes locked in conversation %s", tracker.sender_id)
             return {"registration_code": None, "identity_locked": True}
+        say(dispatcher, tracker, "registration_code_wrong")
         return {"registration_code": None}
     except CrmUnavailableError:
         say(dispatcher, tracker, "crm_unavailable")
@@ -167,19 +180,29 @@ class ActionShopIdentified(Action):
     ) -> list[dict[str, Any]]:
         if tracker.get_slot("shop"):
             say(dispatcher, tracker, "shop_what_next", shop=shop_name(tracker))
+        else:
+            say_if_locked(dispatcher, tracker)
         return [SlotSet("registration_code", None), SlotSet("requested_slot", None)]
 
 
-# Letters, then digits: "TURIA-4471", "llob 8832", in "nuestro codigo es …".
-_CODE = re.compile(r"\b[A-Za-z]{3,12}[\s-]?\d{3,8}\b")
+# Letters, then four or more digits: "TURIA-4471", "llob 8832", also in
+# "nuestro codigo es …"; words that come before other numbers are no code.
+_CODE = re.compile(r"\b([A-Za-z]{3,12})[\s-]?(\d{4,8})\b")
+_NOT_A_CODE = frozenset(
+    """pedido pedidos order orders caso case ticket numero number num codigo code
+    serie serial telefono phone tel movil cp postal albaran ref referencia
+    solicitud request del the una uno unos dos""".split()
+)
 
 
-def registration_code_in(text: str) -> str:
-    """The code in what the person typed: the code-like part of a sentence,
-    else the whole (short) text, so nothing is guessed away."""
-    text = text.strip()[:100]
-    found = _CODE.findall(text)
-    return found[-1] if len(found) >= 1 else text
+def registration_code_in(text: str) -> str | None:
+    """The code-shaped part of what the person typed, or None."""
+    codes = [
+        match.group(0)
+        for match in _CODE.finditer(text[:200])
+        if match.group(1).lower() not in _NOT_A_CODE
+    ]
+    return codes[-1] if codes else None
 
 
 def _path(conversation_id: str) -> str:

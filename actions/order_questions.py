@@ -12,6 +12,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.identity import say_if_locked
 from actions.messages import say
 from actions.order_base import ORDER_SLOTS, missing_lines, photo_channel
 from actions.order_words import line_label
@@ -234,7 +235,7 @@ class ActionFinishOrderRequest(Action):
             )
         if not cases and tracker.get_slot("order_case_confirmed") is False:
             say(dispatcher, tracker, "order_case_declined")
-        if not tracker.get_slot("shop") and tracker.get_slot("identity_locked"):
+        if say_if_locked(dispatcher, tracker):
             logger.info(
                 "order request without a verified shop in %s", tracker.sender_id
             )

@@ -117,6 +117,9 @@ class ValidateRepairStatusForm(FlowSwitchMixin, FormValidationAction):
             if error.status in (403, 404):
                 logger.info("repair lookup refused for %s", tracker.sender_id)
                 return {"repair_phone": phone, "repair_found": {}}
+            if error.status == 429:
+                # Too many wrong details: the finishing action says so.
+                return {"repair_phone": phone, "repair_found": {"locked": True}}
             say(dispatcher, tracker, "crm_unavailable")
             return {"repair_phone": None}
         except CrmUnavailableError:
@@ -159,7 +162,9 @@ class ActionShowRepairStatus(Action):
         reset = [SlotSet(slot, None) for slot in SLOTS]
         found = tracker.get_slot("repair_found")
         if found is not None:
-            if found:
+            if found.get("locked"):
+                say(dispatcher, tracker, "repair_lookup_locked")
+            elif found:
                 say_repair(dispatcher, tracker, found)
             else:
                 say(dispatcher, tracker, "repair_not_found")

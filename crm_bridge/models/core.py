@@ -506,6 +506,11 @@ class Conversation(Base):
     identity_attempts: Mapped[int] = mapped_column(
         Integer, default=0, server_default="0"
     )
+    # When the latest wrong code or case detail was given: attempts older
+    # than an hour are forgotten (services/identity.py).
+    identity_attempted_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), index=True
+    )
     closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

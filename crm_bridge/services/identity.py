@@ -7,11 +7,12 @@ a Telegram user shared) or from what the person proved in the conversation
 (a shop's registration code). A web chat starts unknown.
 """
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm_bridge.models import (
@@ -30,8 +31,13 @@ from crm_bridge.services.normalize import registration_code_hash
 
 logger = logging.getLogger(__name__)
 
-# Wrong registration codes one conversation may give before it is refused.
+# Wrong registration codes (or case details) one conversation may give in
+# ATTEMPT_WINDOW before it is refused; older attempts are forgotten.
 MAX_CODE_ATTEMPTS = 5
+ATTEMPT_WINDOW = dt.timedelta(hours=1)
+# Wrong attempts of every conversation together in ATTEMPT_WINDOW: opening
+# new conversations must not make guessing cheap. Past it everyone waits.
+MAX_ATTEMPTS_EVERYWHERE = 60
 
 SpeakerKind = Literal["shop", "customer", "unknown"]
 
@@ -113,8 +119,7 @@ def verify_shop(
         RegistrationCodeRejectedError: no shop has this code.
     """
     conversation = _conversation(session, conversation_id, channel)
-    if conversation.identity_attempts >= MAX_CODE_ATTEMPTS:
-        raise TooManyAttemptsError(conversation_id)
+    check_attempts(session, conversation)
     code_hash = registration_code_hash(registration_code)
     shop = None
     if code_hash is not None:
@@ -122,7 +127,7 @@ def verify_shop(
             select(PointOfSale).where(PointOfSale.registration_code_hash == code_hash)
         )
     if shop is None:
-        conversation.identity_attempts += 1
+        record_failed_attempt(conversation)
         logger.info(
             "wrong registration code in conversation %s (%d of %d)",
             conversation_id,
@@ -138,6 +143,46 @@ def verify_shop(
         conversation.contact.point_of_sale_id = shop.id
     logger.info("conversation %s identified as shop %s", conversation_id, shop.code)
     return Speaker("shop", point_of_sale=shop, verified_by="registration_code")
+
+
+def check_attempts(session: Session, conversation: Conversation) -> None:
+    """Refuses one more try when this conversation, or everyone together,
+    gave too many wrong codes or case details within the last hour.
+
+    Raises:
+        TooManyAttemptsError: no more tries for now.
+    """
+    now = dt.datetime.now(dt.UTC)
+    since = now - ATTEMPT_WINDOW
+    last = _aware(conversation.identity_attempted_at)
+    if last is not None and last < since:
+        conversation.identity_attempts = 0
+    if conversation.identity_attempts >= MAX_CODE_ATTEMPTS:
+        raise TooManyAttemptsError(conversation.id)
+    everywhere = session.scalar(
+        select(func.coalesce(func.sum(Conversation.identity_attempts), 0)).where(
+            Conversation.identity_attempted_at >= since
+        )
+    )
+    if everywhere >= MAX_ATTEMPTS_EVERYWHERE:
+        logger.warning(
+            "%d wrong codes or case details in the last hour: refusing more",
+            everywhere,
+        )
+        raise TooManyAttemptsError(conversation.id)
+
+
+def record_failed_attempt(conversation: Conversation) -> None:
+    """Counts a wrong code or wrong case details; the caller commits."""
+    conversation.identity_attempts += 1
+    conversation.identity_attempted_at = dt.datetime.now(dt.UTC)
+
+
+def conversation_for_attempts(
+    session: Session, conversation_id: str, channel: str = "web"
+) -> Conversation:
+    """The conversation whose attempts are counted (created if unknown)."""
+    return _conversation(session, conversation_id, channel)
 
 
 def link_customer(session: Session, conversation_id: str, customer: Customer) -> None:
@@ -169,3 +214,10 @@ def _conversation(session: Session, conversation_id: str, channel: str) -> Conve
         session.add(conversation)
         session.flush()
     return conversation
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    # SQLite gives back naive datetimes; they were written in UTC.
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment

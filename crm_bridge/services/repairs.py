@@ -103,9 +103,12 @@ def get_repair(
     if query is None:
         if not phone:
             raise IdentityRequiredError()
+        conversation = identity.conversation_for_attempts(session, conversation_id)
+        identity.check_attempts(session, conversation)
         try:
             given = normalize_phone(phone)
         except InvalidValueError as exc:
+            identity.record_failed_attempt(conversation)
             raise RepairNotFoundError(number) from exc
         ticket = None
         if full is not None:
@@ -115,6 +118,9 @@ def get_repair(
                 .options(*_LOAD)
             )
         if ticket is None or ticket.customer is None or ticket.customer.phone != given:
+            # Counted like a wrong shop code: case numbers run in sequence
+            # and phone numbers are no secret, so guesses must stay few.
+            identity.record_failed_attempt(conversation)
             logger.info(
                 "case lookup refused in conversation %s: no match", conversation_id
             )

@@ -45,11 +45,31 @@ async def test_the_right_code_makes_the_conversation_the_shops(crm: CrmClient) -
         ("TURIA-4471", "TURIA-4471"),
         ("nuestro codigo es LLOB-8832", "LLOB-8832"),
         ("our code is llob 8832 thanks", "llob 8832"),
-        ("X1", "X1"),
+        ("pedido 48213, codigo CAST-2290", "CAST-2290"),
+        ("pedido 48213", None),
+        ("estado del pedido 4530", None),
+        ("si", None),
+        ("-3", None),
+        ("X1", None),
     ],
 )
-def test_the_code_is_read_out_of_a_sentence(typed: str, code: str) -> None:
+def test_the_code_is_read_out_of_a_sentence(typed: str, code: str | None) -> None:
     assert registration_code_in(typed) == code
+
+
+async def test_an_answer_that_is_no_code_is_asked_again_without_counting(
+    crm: CrmClient,
+) -> None:
+    tracker = make_tracker({"requested_slot": "registration_code"})
+    dispatcher = CollectingDispatcher()
+
+    for typed in ("pedido 48213", "si", "4", "no, faltan 50", "2.5", "-3"):
+        slots = await check_registration_code(typed, dispatcher, tracker)
+        assert slots == {"registration_code": None}
+    slots = await check_registration_code("TURIA-4471", dispatcher, tracker)
+
+    assert slots["shop"] == TURIA
+    assert "letras y cifras" in texts(dispatcher)[0]
 
 
 async def test_a_code_in_a_sentence_identifies_the_shop(crm: CrmClient) -> None:
@@ -73,9 +93,30 @@ async def test_a_wrong_code_asks_again_then_stops_after_five(crm: CrmClient) -> 
     assert answers[0] == {"registration_code": None}
     assert answers[4] == {"registration_code": None, "identity_locked": True}
     assert answers[5] == {"registration_code": None, "identity_locked": True}
-    assert "That code isn't right" in texts(dispatcher)[0]
-    assert "can't try more codes" in texts(dispatcher)[-1]
+    assert (
+        texts(dispatcher)
+        == [
+            "That code isn't right. Please check it: you'll "
+            "find it in the email you got when the shop joined the service."
+        ]
+        * 4
+    )
     assert (await speaker(tracker))["kind"] == "unknown"
+    # The form ends there, and its last action says why: never silence.
+    locked = make_tracker({"identity_locked": True}, language="en")
+    ending = CollectingDispatcher()
+    await ActionShopIdentified().run(ending, locked, {})
+    assert "can't try more codes" in texts(ending)[0]
+
+
+async def test_a_code_in_the_first_message_is_taken(crm: CrmClient) -> None:
+    tracker = make_tracker(text="hola, soy de turia, codigo TURIA-4471")
+
+    extracted = await ShopIdentityMixin().extract_registration_code(
+        CollectingDispatcher(), tracker, {}
+    )
+
+    assert extracted == {"registration_code": "TURIA-4471"}
 
 
 async def test_a_known_shop_is_not_asked_for_its_code(crm: CrmClient) -> None:

@@ -166,6 +166,25 @@ class TestStranger:
                 "teléfono, o pida hablar con una persona."
             ]
 
+    async def test_guessing_stops_with_a_reason_and_a_person(
+        self, crm: CrmClient
+    ) -> None:
+        ticket = await open_repair(crm)
+        web = new_conversation_id("web")
+        form = ValidateRepairStatusForm()
+        for _ in range(6):
+            slots = await form.validate_repair_phone(
+                "699 000 000",
+                CollectingDispatcher(),
+                asking(web, "x", {"repair_number": ticket["number"]}),
+                {},
+            )
+
+        said = await show(asking(web, "x", {"repair_number": "x", **slots}))
+
+        assert slots["repair_found"] == {"locked": True}
+        assert said[0].startswith("Por seguridad no puedo comprobar más casos")
+
     async def test_a_number_that_is_not_one_is_asked_again(self) -> None:
         dispatcher = CollectingDispatcher()
 

@@ -10,6 +10,7 @@ from crm_bridge.api.deps import SessionDep
 from crm_bridge.models import Ticket, TicketKind, TicketStatus
 from crm_bridge.schemas import ServiceCentrePublic, UtcDatetime
 from crm_bridge.services import identity, repairs, units
+from crm_bridge.services.errors import TooManyAttemptsError
 
 router = APIRouter(prefix="/conversations/{conversation_id}", tags=["repairs"])
 
@@ -125,7 +126,11 @@ def read_repair(
     except repairs.IdentityRequiredError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     except repairs.RepairNotFoundError as exc:
+        session.commit()  # the failed attempt counts
         raise HTTPException(status.HTTP_404_NOT_FOUND, _NOT_FOUND) from exc
+    except TooManyAttemptsError as exc:
+        session.commit()
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc)) from exc
     session.commit()
     return RepairPublic.from_ticket(ticket)
 

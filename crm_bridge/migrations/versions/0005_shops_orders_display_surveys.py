@@ -490,6 +490,16 @@ def upgrade() -> None:
                 "identity_attempts", sa.Integer(), server_default="0", nullable=False
             )
         )
+        batch_op.add_column(
+            sa.Column(
+                "identity_attempted_at", sa.DateTime(timezone=True), nullable=True
+            )
+        )
+        batch_op.create_index(
+            batch_op.f("ix_conversations_identity_attempted_at"),
+            ["identity_attempted_at"],
+            unique=False,
+        )
         batch_op.create_index(
             batch_op.f("ix_conversations_customer_id"), ["customer_id"], unique=False
         )
@@ -622,6 +632,8 @@ def downgrade() -> None:
         )
         batch_op.drop_index(batch_op.f("ix_conversations_point_of_sale_id"))
         batch_op.drop_index(batch_op.f("ix_conversations_customer_id"))
+        batch_op.drop_index(batch_op.f("ix_conversations_identity_attempted_at"))
+        batch_op.drop_column("identity_attempted_at")
         batch_op.drop_column("identity_attempts")
         batch_op.drop_column("customer_id")
         batch_op.drop_column("point_of_sale_id")

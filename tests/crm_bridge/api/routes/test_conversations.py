@@ -1,9 +1,13 @@
 """Who is speaking: identity from the channel, or proved with a shop's code."""
 
+import datetime as dt
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from crm_bridge.models import ChannelContact, Conversation
+from crm_bridge.services import identity as identity_service
 from crm_bridge.services.identity import MAX_CODE_ATTEMPTS
 from tests.crm_bridge.factories import make_conversation
 
@@ -103,6 +107,43 @@ def test_a_wrong_code_says_nothing_about_shops_and_attempts_are_limited(
     }
     assert locked.status_code == 429
     assert identity(client, web.id)["kind"] == "unknown"
+
+
+def test_wrong_codes_older_than_an_hour_are_forgotten(
+    client: TestClient, demo_data: Session
+) -> None:
+    web = make_conversation(
+        demo_data,
+        channel="web",
+        identity_attempts=MAX_CODE_ATTEMPTS,
+        identity_attempted_at=dt.datetime.now(dt.UTC) - dt.timedelta(hours=2),
+    )
+
+    response = client.post(
+        f"/api/v1/conversations/{web.id}/identity/shop",
+        json={"registration_code": "TURIA-4471"},
+    )
+
+    assert response.status_code == 200
+
+
+def test_new_conversations_do_not_make_guessing_cheap(
+    client: TestClient, demo_data: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(identity_service, "MAX_ATTEMPTS_EVERYWHERE", 6)
+    for n in range(3):
+        for attempt in range(2):
+            client.post(
+                f"/api/v1/conversations/web-guess-{n}/identity/shop",
+                json={"registration_code": f"CAST-{n}{attempt}00"},
+            )
+
+    fresh = client.post(
+        "/api/v1/conversations/web-guess-new/identity/shop",
+        json={"registration_code": "CAST-2290"},
+    )
+
+    assert fresh.status_code == 429
 
 
 def test_a_short_code_is_refused_like_a_wrong_one(

@@ -116,6 +116,21 @@ def test_a_stranger_needs_the_phone_on_the_case(
     assert client.get(_url(web, "/repairs")).status_code == 403
 
 
+def test_guessing_case_details_stops_after_five_misses(
+    client: TestClient, demo_data: Session, lucias_repair: str
+) -> None:
+    web = "web-guesser"
+    guesses = [
+        client.get(_url(web, f"/repairs/WAR-2026-00000{n}"), params={"phone": JAMES})
+        for n in range(5)
+    ]
+
+    right = client.get(_url(web, f"/repairs/{lucias_repair}"), params={"phone": LUCIA})
+
+    assert [guess.status_code for guess in guesses] == [404] * 5
+    assert right.status_code == 429
+
+
 def test_the_right_phone_shows_the_case_and_links_the_conversation(
     client: TestClient, demo_data: Session, lucias_repair: str
 ) -> None:
