@@ -113,6 +113,25 @@ def _create_once(
             request.conversation_id,
         )
         return existing, False
+    if request.kind == TicketKind.HANDOFF:
+        waiting = session.scalar(
+            select(Ticket)
+            .where(
+                Ticket.conversation_id == request.conversation_id,
+                Ticket.kind == TicketKind.HANDOFF,
+                Ticket.status == TicketStatus.OPEN,
+            )
+            .order_by(Ticket.id.desc())
+            .limit(1)
+        )
+        if waiting is not None:
+            # Asking for a person again, in other words, is the same request.
+            logger.info(
+                "handoff %s already waits for conversation=%s",
+                waiting.number,
+                request.conversation_id,
+            )
+            return waiting, False
 
     try:
         ticket = _open_ticket(session, request, today)

@@ -161,6 +161,19 @@ def test_kinds_have_their_own_prefix_and_handoffs_stay_open(
     assert handoff["service_centre"] is None
 
 
+def test_asking_for_a_person_again_keeps_the_one_waiting_handoff(
+    client: TestClient, demo_data: Session
+) -> None:
+    first = _open(client, kind="handoff", product_category=None)
+    again = _open(client, 200, kind="handoff", product_category=None)
+    elsewhere = _open(
+        client, kind="handoff", product_category=None, conversation_id="conv-other"
+    )
+
+    assert again["number"] == first["number"]
+    assert elsewhere["number"] != first["number"]
+
+
 def test_the_same_idempotency_key_returns_the_same_ticket(
     client: TestClient, demo_data: Session
 ) -> None:
