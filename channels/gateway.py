@@ -15,6 +15,7 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -568,7 +569,9 @@ class Gateway:
                     replies.append(Reply(*question))
         if message.text.strip():
             answered = await self._rasa.send(
-                message.conversation_id, message.text, self._metadata(message)
+                message.conversation_id,
+                for_the_dialogue(message.text),
+                self._metadata(message),
             )
             replies.extend(answered)
             if answered:
@@ -700,3 +703,14 @@ def storable(text: str) -> str:
 def _last_digits(message: StoredInbound) -> str:
     digits = "".join(char for char in message.text if char.isdigit())
     return f"…{digits[-3:]}" if digits else ""
+
+
+# Rasa's own commands: typed by a person they would wipe the conversation
+# ("/restart") instead of being read as words.
+_ENGINE_COMMANDS = re.compile(r"^\s*/(restart|session_start|back)\b", re.IGNORECASE)
+
+
+def for_the_dialogue(text: str) -> str:
+    """The text Rasa gets: button payloads pass ("/affirm"), commands that
+    would reset the dialogue are sent as plain words."""
+    return _ENGINE_COMMANDS.sub(lambda match: match.group(1), text, count=1)

@@ -221,6 +221,32 @@ def test_messages_behind_a_failed_one_wait_for_it_and_keep_their_order(
     assert rasa.overlaps == 0
 
 
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        ("/restart", "restart"),
+        ("  /SESSION_START", "SESSION_START"),
+        ("/back please", "back please"),
+        ("/affirm", "/affirm"),
+        ('/report_fault{"serial_number": "WM 4821 7730"}', None),
+    ],
+)
+def test_engine_commands_typed_by_a_person_reach_rasa_as_words(
+    log: ConversationLog, rasa: FakeRasa, typed: str, sent: str | None
+):
+    log.open_conversation("web-typed", "web")
+
+    async def scenario() -> None:
+        gateway = make_gateway(log, rasa)
+        receipt = await gateway.receive(web_message("web-typed", "m-1", typed), False)
+        await gateway.wait_for_turn(receipt.message.id, TURN_TIMEOUT)
+        await gateway.stop()
+
+    asyncio.run(scenario())
+
+    assert [turn["message"] for turn in rasa.turns] == [sent or typed]
+
+
 def test_a_turn_interrupted_in_processing_is_run_again_once_stale(
     log: ConversationLog, rasa: FakeRasa, clean_db: Engine
 ):
