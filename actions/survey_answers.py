@@ -11,8 +11,10 @@ the scale:
     2  mal, malo, flojo, no muy bien, bad, poor, not good, not very good
     1  muy mal, fatal, pesimo, horrible, terrible, desastre, very bad, awful
 
-A number outside 1-5 ("7", "0", "10/10") is out of the scale; two different
-scores ("entre 3 y 4") or anything else ("banana") is not understood.
+A number outside 1-5 ("7", "0", "-5", "10/10") is out of the scale; two
+different scores ("entre 3 y 4"), halves ("cuatro y medio"), a judgement
+with a negation around it ("no estuvo bien", "nada mal") or anything else
+("banana") is not understood, and asked again.
 A bare "no", "no gracias", "no thanks", "dejalo"… ends the survey.
 """
 
@@ -24,6 +26,9 @@ from actions.formatting import fold
 _PUNCTUATION = re.compile(r"[^\w\s/]")
 _OUT_OF_FIVE = re.compile(r"(\d+)\s*(?:/|de|sobre|out of|of)\s*5\b")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+_NEGATIVE = re.compile(r"(?<![\w/])-\s*\d+")
+_HALF = re.compile(r"\b(y medio|and a half|half)\b")
+_NEGATION = frozenset("no not nada nunca never ni tampoco nothing".split())
 
 NUMBER_WORDS = {
     "cero": 0,
@@ -138,7 +143,12 @@ def is_agreement(text: str) -> bool:
 
 def read_score(text: str) -> Score:
     """The score a message gives, if any (see the module docstring)."""
+    negative = _NEGATIVE.search(text)
+    if negative:
+        return Score(out_of_range=negative.group(0).replace(" ", ""))
     said = _OUT_OF_FIVE.sub(r"\1", normal(text))
+    if _HALF.search(said):
+        return Score()
     numbers = [number.replace(",", ".") for number in _NUMBER.findall(said)]
     numbers += [str(NUMBER_WORDS[w]) for w in said.split() if w in NUMBER_WORDS]
     if numbers:
@@ -155,4 +165,8 @@ def read_score(text: str) -> Score:
         if f" {phrase} " in rest:
             found.add(score)
             rest = rest.replace(f" {phrase} ", " | ")
+    if _NEGATION & set(rest.split()):
+        # "no estuvo bien", "nada mal": the words say the opposite, or
+        # something in between; better asked again than guessed.
+        return Score()
     return Score(value=found.pop()) if len(found) == 1 else Score()

@@ -350,7 +350,19 @@ def test_scores_as_people_write_them(text: str, score: int) -> None:
 
 @pytest.mark.parametrize(
     ("text", "out_of_range"),
-    [("7", "7"), ("0", "0"), ("10/10", "10"), ("banana", None), ("entre 3 y 4", None)],
+    [
+        ("7", "7"),
+        ("0", "0"),
+        ("10/10", "10"),
+        ("-5", "-5"),
+        ("- 1", "-1"),
+        ("banana", None),
+        ("entre 3 y 4", None),
+        ("cuatro y medio", None),
+        ("no estuvo bien", None),
+        ("nada mal", None),
+        ("nothing good about it", None),
+    ],
 )
 def test_what_is_not_a_score(text: str, out_of_range: str | None) -> None:
     assert read_score(text).value is None
