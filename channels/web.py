@@ -178,16 +178,25 @@ async def stream_web_events(
                 last = missed.id
                 yield _event(missed.id, missed.text, missed.buttons)
             stream = live.__aiter__()
-            while not await request.is_disconnected():
-                try:
-                    data = await asyncio.wait_for(stream.__anext__(), KEEPALIVE_SECONDS)
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                pushed = json.loads(data)
-                if pushed["id"] > last:
-                    last = pushed["id"]
-                    yield _event(pushed["id"], pushed["text"], pushed["buttons"])
+            # The wait for the next message outlives each keep-alive: cancelling
+            # it would end the subscription's generator for good.
+            waiting: asyncio.Future[str] | None = None
+            try:
+                while not await request.is_disconnected():
+                    if waiting is None:
+                        waiting = asyncio.ensure_future(stream.__anext__())
+                    done, _ = await asyncio.wait({waiting}, timeout=KEEPALIVE_SECONDS)
+                    if not done:
+                        yield ": keep-alive\n\n"
+                        continue
+                    pushed = json.loads(waiting.result())
+                    waiting = None
+                    if pushed["id"] > last:
+                        last = pushed["id"]
+                        yield _event(pushed["id"], pushed["text"], pushed["buttons"])
+            finally:
+                if waiting is not None:
+                    waiting.cancel()
 
     return StreamingResponse(
         events(),

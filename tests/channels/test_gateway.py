@@ -27,6 +27,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from channels import web
 from channels.coordination import Coordinator, LocalCoordinator, RedisCoordinator
 from channels.gateway import Gateway, InboundMessage
 from channels.log import (
@@ -656,6 +657,26 @@ def test_a_push_to_a_web_conversation_comes_out_of_its_event_stream(
         "text": "Le llamamos mañana por la mañana.",
         "buttons": [],
     }
+
+
+def test_the_event_stream_lives_on_after_keep_alives(
+    server: httpx.Client, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(web, "KEEPALIVE_SECONDS", 0.2)
+    conversation_id = server.post("/channels/web/conversations").json()[
+        "conversation_id"
+    ]
+    url = f"/channels/web/conversations/{conversation_id}/events"
+
+    with server.stream("GET", url) as events:
+        lines = events.iter_lines()
+        keep_alives = 0
+        while keep_alives < 3:
+            keep_alives += next(lines).startswith(": keep-alive")
+        push(server, conversation_id, "Sigue ahí.")
+        event = read_event(lines)
+
+    assert json.loads(event["data"])["text"] == "Sigue ahí."
 
 
 def test_a_reconnecting_page_gets_what_it_missed_after_its_last_event_id(
