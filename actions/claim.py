@@ -40,7 +40,17 @@ CLAIM_SLOTS = [
 # Intents that are not an answer but a new request: the form lets the rules
 # handle them (answer the question, cancel, pass to a person) and resumes.
 INTERRUPTIONS = frozenset(
-    {"ask_warranty_term", "cancel", "request_human", "bot_challenge", "nlu_fallback"}
+    {
+        "ask_warranty_term",
+        "cancel",
+        "request_human",
+        "bot_challenge",
+        "nlu_fallback",
+        # Answered by the general conversation, then the question is asked
+        # again: "en español, por favor" is no unclear yes or no.
+        "switch_language",
+        "help",
+    }
 )
 UNCLEAR = "unclear"
 _YES_NO = {"affirm": True, "deny": False}

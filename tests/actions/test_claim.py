@@ -8,6 +8,7 @@ from actions.claim import (
     CLAIM_SLOTS,
     CONTACT_SLOTS,
     MAX_SERIAL_ATTEMPTS,
+    answer_for,
     channel_of,
     idempotency_key,
     required_claim_slots,
@@ -316,3 +317,14 @@ class TestTicketPayload:
 
         assert payload["language"] == "es"
         assert payload["resolved_first_contact"] is True
+
+
+@pytest.mark.parametrize("intent", ["switch_language", "help", "cancel"])
+def test_a_request_of_its_own_answers_no_yes_or_no_question(intent: str) -> None:
+    assert answer_for("check_answer", intent) is None
+    assert answer_for("claim_confirmed", intent) is None
+
+
+def test_words_that_are_neither_yes_nor_no_are_unclear() -> None:
+    assert answer_for("check_answer", "inform") == "unclear"
+    assert answer_for("check_answer", "affirm") is True

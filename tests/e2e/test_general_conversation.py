@@ -203,6 +203,18 @@ def test_english_asked_for_in_the_middle_of_the_claim(chat: WebChat) -> None:
     assert "serial number" in reply
 
 
+def test_spanish_asked_for_during_a_guided_check_repeats_it(chat: WebChat) -> None:
+    chat.say("my washing machine wont spin")
+    question = chat.say("WM 4821 7730").splitlines()[-1]
+    assert question.endswith("?"), chat.printable()
+
+    reply = chat.say("puedes hablarme en español porfa")
+
+    assert "español" in reply, chat.printable()
+    assert "entendido" not in reply, chat.printable()
+    assert "descompensada" in reply, chat.printable()
+
+
 def test_an_order_is_left_for_a_fault_while_the_shop_code_is_asked(
     chat: WebChat,
 ) -> None:
