@@ -39,12 +39,12 @@ class CrmClient:
 
     async def get_warranty(self, serial: str) -> dict[str, Any]:
         """Returns the warranty decision for a serial (status unknown if absent)."""
-        return await self.request("GET", f"/units/{_serial_path(serial)}/warranty")
+        return await self.request("GET", f"/units/{serial_path(serial)}/warranty")
 
     async def get_unit(self, serial: str) -> dict[str, Any] | None:
         """Returns the registered unit, or None when the serial is unknown."""
         try:
-            return await self.request("GET", f"/units/{_serial_path(serial)}")
+            return await self.request("GET", f"/units/{serial_path(serial)}")
         except CrmError as error:
             if error.status == 404:
                 return None
@@ -112,7 +112,13 @@ def _path(value: str) -> str:
     return quote(value.strip(), safe="")
 
 
-def _serial_path(serial: str) -> str:
+def conversation_path(conversation_id: str) -> str:
+    """Where the CRM keeps what is asked for a conversation (its speaker's
+    orders, cases, identity): ``/conversations/<id>``, the id quoted."""
+    return f"/conversations/{quote(conversation_id, safe='')}"
+
+
+def serial_path(serial: str) -> str:
     # The CRM compares serials by letters and digits only; a "/" typed by the
     # person would otherwise split the URL path.
     return _path(re.sub(r"[^0-9A-Za-z]", "", serial)) or "-"

@@ -9,7 +9,6 @@ registration code first (actions/identity.py).
 import logging
 import re
 from typing import Any
-from urllib.parse import quote
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -18,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import warranty_form
 from actions.claim import answer_for, channel_of
-from actions.crm_client import CrmError, CrmUnavailableError
+from actions.crm_client import CrmError, CrmUnavailableError, conversation_path
 from actions.formatting import fold, format_date
 from actions.general import FlowSwitchMixin
 from actions.identity import ShopIdentityMixin, say_if_locked, shop_slots
@@ -63,15 +62,11 @@ NUMBER_WORDS = {
 _DSP = re.compile(r"dsp\W*(\d{4})\W*(\d{1,6})", re.IGNORECASE)
 
 
-def _conversation(tracker: Tracker) -> str:
-    return quote(tracker.sender_id, safe="")
-
-
 async def catalogue(tracker: Tracker) -> list[dict[str, Any]]:
     """The eligible display products, named in the conversation's language."""
     return await warranty_form.crm.request(
         "GET",
-        f"/conversations/{_conversation(tracker)}/display/catalogue",
+        f"{conversation_path(tracker.sender_id)}/display/catalogue",
         params={"language": language_of(tracker)},
     )
 
@@ -343,7 +338,7 @@ async def _open_request(
     try:
         request = await warranty_form.crm.request(
             "POST",
-            f"/conversations/{_conversation(tracker)}/display/requests",
+            f"{conversation_path(tracker.sender_id)}/display/requests",
             json={
                 "idempotency_key": _idempotency_key(tracker),
                 "channel": channel_of(tracker),
@@ -520,7 +515,7 @@ class ActionShowDisplayRequests(Action):
             say_if_locked(dispatcher, tracker)
             return reset
         number = request_number(str(tracker.get_slot("display_number") or ""))
-        base = f"/conversations/{_conversation(tracker)}/display/requests"
+        base = f"{conversation_path(tracker.sender_id)}/display/requests"
         try:
             if number:
                 found = [await warranty_form.crm.request("GET", f"{base}/{number}")]

@@ -16,7 +16,6 @@ stopped after too many wrong codes.
 import logging
 import re
 from typing import Any
-from urllib.parse import quote
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -24,7 +23,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.claim import channel_of
-from actions.crm_client import CrmError, CrmUnavailableError
+from actions.crm_client import CrmError, CrmUnavailableError, conversation_path
 from actions.general import FlowSwitchMixin
 from actions.messages import say
 from actions.warranty_form import crm
@@ -45,7 +44,7 @@ async def speaker(tracker: Tracker) -> dict[str, Any]:
     """
     try:
         return await crm.request(
-            "GET", f"/conversations/{_path(tracker.sender_id)}/identity"
+            "GET", f"{conversation_path(tracker.sender_id)}/identity"
         )
     except (CrmError, CrmUnavailableError) as error:
         logger.warning("identity of %s unknown: %s", tracker.sender_id, error)
@@ -116,7 +115,7 @@ async def check_registration_code(
     try:
         found = await crm.request(
             "POST",
-            f"/conversations/{_path(tracker.sender_id)}/identity/shop",
+            f"{conversation_path(tracker.sender_id)}/identity/shop",
             json={"registration_code": code, "channel": channel_of(tracker)},
         )
     except CrmError as error:
@@ -203,7 +202,3 @@ def registration_code_in(text: str) -> str | None:
         if match.group(1).lower() not in _NOT_A_CODE
     ]
     return codes[-1] if codes else None
-
-
-def _path(conversation_id: str) -> str:
-    return quote(conversation_id, safe="")

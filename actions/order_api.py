@@ -10,7 +10,7 @@ from urllib.parse import quote
 from rasa_sdk import Tracker
 
 from actions import warranty_form
-from actions.crm_client import CrmError, CrmUnavailableError
+from actions.crm_client import CrmError, CrmUnavailableError, conversation_path
 
 
 class OrderNotFoundError(Exception):
@@ -30,8 +30,8 @@ class CaseRefusedError(Exception):
 
 
 def _base(tracker: Tracker, number: str) -> str:
-    conversation = quote(tracker.sender_id, safe="")
-    return f"/conversations/{conversation}/orders/{quote(str(number), safe='')}"
+    conversation = conversation_path(tracker.sender_id)
+    return f"{conversation}/orders/{quote(str(number), safe='')}"
 
 
 async def _call(
@@ -75,9 +75,8 @@ async def open_case(
 
 
 def _display_base(tracker: Tracker, number: str) -> str:
-    conversation = quote(tracker.sender_id, safe="")
     request = quote(str(number), safe="")
-    return f"/conversations/{conversation}/display/requests/{request}"
+    return f"{conversation_path(tracker.sender_id)}/display/requests/{request}"
 
 
 async def read_display_request(tracker: Tracker, number: str) -> dict[str, Any]:
@@ -98,8 +97,7 @@ async def report_customer_problem(
     tracker: Tracker, payload: dict[str, Any]
 ) -> dict[str, Any]:
     """Opens a damage or delay case for an end customer's delivery."""
-    conversation = quote(tracker.sender_id, safe="")
-    path = f"/conversations/{conversation}/delivery-problems"
+    path = f"{conversation_path(tracker.sender_id)}/delivery-problems"
     case = await _call("POST", path, json=payload)
     return {**case, "existing": case.get("conversation_id") != tracker.sender_id}
 

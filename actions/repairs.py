@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import warranty_form
-from actions.crm_client import CrmError, CrmUnavailableError
+from actions.crm_client import CrmError, CrmUnavailableError, conversation_path
 from actions.formatting import format_date, normalize_phone
 from actions.general import FlowSwitchMixin
 from actions.identity import speaker
@@ -46,7 +46,7 @@ def case_number(text: str) -> str | None:
 
 
 def _base(tracker: Tracker) -> str:
-    return f"/conversations/{quote(tracker.sender_id, safe='')}/repairs"
+    return f"{conversation_path(tracker.sender_id)}/repairs"
 
 
 def _asked_number(tracker: Tracker) -> str | None:

@@ -13,14 +13,13 @@ actions/survey_answers.py.
 import datetime as dt
 import logging
 from typing import Any
-from urllib.parse import quote
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.crm_client import CrmError, CrmUnavailableError
+from actions.crm_client import CrmError, CrmUnavailableError, conversation_path
 from actions.general import FlowSwitchMixin
 from actions.messages import say
 from actions.survey_answers import (
@@ -49,8 +48,8 @@ SURVEY_SLOTS = {
 
 
 def _path(tracker: Tracker, survey: dict[str, Any], action: str = "") -> str:
-    conversation = quote(tracker.sender_id, safe="")
-    path = f"/conversations/{conversation}/survey-invitations/{survey['id']}"
+    conversation = conversation_path(tracker.sender_id)
+    path = f"{conversation}/survey-invitations/{survey['id']}"
     return f"{path}/{action}" if action else path
 
 

@@ -3,7 +3,6 @@
 import logging
 import re
 from typing import Any
-from urllib.parse import quote
 
 from rasa_sdk import FormValidationAction, Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,7 +15,13 @@ from actions.claim import (
     required_claim_slots,
     ticket_payload,
 )
-from actions.crm_client import CrmClient, CrmError, CrmUnavailableError
+from actions.crm_client import (
+    CrmClient,
+    CrmError,
+    CrmUnavailableError,
+    conversation_path,
+    serial_path,
+)
 from actions.formatting import (
     clean_name,
     extract_serial,
@@ -411,11 +416,10 @@ async def claimant_of(tracker: Tracker, serial: str) -> dict[str, Any]:
     When the CRM cannot say, the person is treated as a stranger: asked for
     the contact details, never shown someone else's.
     """
-    conversation = quote(tracker.sender_id, safe="")
-    serial_path = quote(re.sub(r"[^0-9A-Za-z]", "", serial) or "-", safe="")
+    conversation = conversation_path(tracker.sender_id)
     try:
         return await crm.request(
-            "GET", f"/conversations/{conversation}/claimant/{serial_path}"
+            "GET", f"{conversation}/claimant/{serial_path(serial)}"
         )
     except (CrmUnavailableError, CrmError) as error:
         logger.warning("claimant of %s unknown: %s", tracker.sender_id, error)
