@@ -2,7 +2,7 @@
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -140,6 +140,16 @@ class TicketCreate(BaseModel):
     fault_description: str | None = Field(default=None, max_length=2000)
     customer: CustomerCreate | None = None
     resolved_first_contact: bool = False
+    handoff_reason: Literal["requested", "not_understood"] = Field(
+        default="requested",
+        description="For a handoff: the person asked, or the assistant did not "
+        "understand them twice in a row.",
+    )
+    module: Literal["warranty", "orders", "display", "general"] | None = Field(
+        default=None,
+        description="For a handoff: what the conversation was about, which "
+        "decides the agents it is offered to.",
+    )
 
 
 class ServiceCentrePublic(BaseModel):

@@ -8,6 +8,14 @@ questions) are rows, not code.
 
 from crm_bridge.models.core import *  # noqa: F403
 from crm_bridge.models.core import __all__ as _core
+from crm_bridge.models.console import (
+    Agent,
+    AgentRole,
+    AgentSession,
+    ConversationNote,
+    Handoff,
+    HandoffStatus,
+)
 from crm_bridge.models.display import (
     DisplayProduct,
     DisplayRequest,
@@ -32,6 +40,12 @@ from crm_bridge.models.surveys import (
 
 __all__ = [
     *_core,
+    "Agent",
+    "AgentRole",
+    "AgentSession",
+    "ConversationNote",
+    "Handoff",
+    "HandoffStatus",
     "DiscountCondition",
     "DisplayProduct",
     "DisplayRequest",

@@ -550,6 +550,8 @@ class ConversationMessage(Base):
     kind: Mapped[str] = mapped_column(String(20), default="text", server_default="text")
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error: Mapped[str | None] = mapped_column(String(500))
+    # The agent who wrote an outbound message; None for the assistant's.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("agents.id"))
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

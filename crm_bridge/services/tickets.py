@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from crm_bridge.models import (
     Attachment,
+    Conversation,
     Customer,
     ProductCategory,
     Ticket,
@@ -24,7 +25,14 @@ from crm_bridge.models import (
     WarrantyStatus,
 )
 from crm_bridge.schemas import CustomerCreate, TicketCreate
-from crm_bridge.services import identity, replacement, routing, units, warranty
+from crm_bridge.services import (
+    handoffs,
+    identity,
+    replacement,
+    routing,
+    units,
+    warranty,
+)
 from crm_bridge.services.errors import (
     CategoryNotFoundError,
     TicketNotFoundError,
@@ -125,16 +133,21 @@ def _create_once(
             .limit(1)
         )
         if waiting is not None:
-            # Asking for a person again, in other words, is the same request.
+            # Asking for a person again, in other words, is the same request
+            # (and the same case when an agent handed the conversation back).
             logger.info(
-                "handoff %s already waits for conversation=%s",
+                "handoff %s already open for conversation=%s",
                 waiting.number,
                 request.conversation_id,
             )
+            _open_handoff(session, waiting, request)
+            session.commit()
             return waiting, False
 
     try:
         ticket = _open_ticket(session, request, today)
+        if ticket.kind is TicketKind.HANDOFF:
+            _open_handoff(session, ticket, request)
         session.commit()
     except Exception:
         session.rollback()
@@ -142,6 +155,15 @@ def _create_once(
 
     _log_events(ticket)
     return ticket, True
+
+
+def _open_handoff(session: Session, ticket: Ticket, request: TicketCreate) -> None:
+    # The web chat opens its conversation first; a ticket for a conversation
+    # the channels never saw (an import, a test) has no queue to join.
+    if session.get(Conversation, ticket.conversation_id) is not None:
+        handoffs.open_for_ticket(
+            session, ticket, request.handoff_reason, request.module or "general"
+        )
 
 
 def _open_ticket(session: Session, request: TicketCreate, today: dt.date) -> Ticket:
