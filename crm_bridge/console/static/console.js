@@ -24,6 +24,7 @@
     formKey: "", // which conversation/ownership the action forms were built for
     slotOriginals: {},
     drafts: {}, // reply drafts per conversation id
+    who: {}, // display names per conversation id, from the queue and bot lists
     conversationSeq: 0,
   };
 
@@ -279,6 +280,8 @@
     const active = state.queue.active || [];
     $("queue-waiting").replaceChildren(...waiting.map(queueRow));
     $("queue-active").replaceChildren(...active.map(queueRow));
+    for (const item of [...waiting, ...active]) state.who[item.conversation_id] = item.who;
+    if (state.open) $("conv-title").textContent = conversationTitle(state.open);
     $("waiting-count").textContent = String(waiting.length);
     $("active-count").textContent = String(active.length);
     $("waiting-empty").hidden = waiting.length > 0;
@@ -478,7 +481,7 @@
         input.type = "text";
         input.value = text;
         input.id = "handback-slot-" + box.childElementCount;
-        const label = el("label", { className: "slot-label", text: name });
+        const label = el("label", { className: "slot-label", text: name, title: name });
         label.htmlFor = input.id;
         box.append(el("div", { className: "slot-row" }, [label, input]));
       } else if (input.value === state.slotOriginals[name]) {
@@ -490,10 +493,7 @@
   }
 
   function conversationTitle(data) {
-    const item = [...(state.queue.waiting || []), ...(state.queue.active || [])].find(
-      (q) => q.conversation_id === data.conversation.id,
-    );
-    return (item && item.who) || (data.party && data.party.name) || "Conversation";
+    return state.who[data.conversation.id] || (data.party && data.party.name) || "Conversation";
   }
 
   function renderConversation(data) {
@@ -502,6 +502,7 @@
     $("conversation-empty").hidden = true;
     $("conversation-body").hidden = false;
     $("context").hidden = false;
+    $("layout").classList.remove("no-context");
 
     $("conv-title").textContent = conversationTitle(data);
     const meta = [CHANNELS[conversation.channel] || conversation.channel, languageText(conversation.language)];
@@ -540,13 +541,6 @@
     $("actions").hidden = !data.mine;
     $("note-form").hidden = !data.mine;
     if (data.mine) renderHandbackSlots((data.case || {}).slots, rebuild);
-    if (rebuild) {
-      $("reply-text").value = state.drafts[conversation.id] || "";
-      $("note-text").value = "";
-      $("ticket-description").value = "";
-      $("close-resolution").value = "";
-      $("close-first-contact").checked = false;
-    }
   }
 
   // initial: the agent just opened it, so a refusal is worth an alert; on a
@@ -579,6 +573,7 @@
     $("conversation-empty").hidden = false;
     $("conversation-body").hidden = true;
     $("context").hidden = true;
+    $("layout").classList.add("no-context");
     markSelected();
   }
 
@@ -593,7 +588,20 @@
     if (state.openId !== cid) {
       state.openId = cid;
       state.formKey = "";
+      // Until the conversation arrives nobody knows whether it is ours: the
+      // forms stay hidden so nothing typed can land in the wrong one.
+      $("reply-form").hidden = true;
+      $("actions").hidden = true;
+      $("note-form").hidden = true;
+      $("conv-claim").hidden = true;
+      $("conv-title").textContent = "Loading...";
+      $("conv-meta").textContent = "";
       clear($("transcript"));
+      $("reply-text").value = state.drafts[cid] || "";
+      $("note-text").value = "";
+      $("ticket-description").value = "";
+      $("close-resolution").value = "";
+      $("close-first-contact").checked = false;
     }
     markSelected();
     try {
@@ -752,6 +760,7 @@
   async function loadBotConversations() {
     const data = await api("GET", "/conversations?scope=bot");
     const items = (data && data.conversations) || [];
+    for (const item of items) state.who[item.conversation_id] = item.who;
     $("bot-conversations").replaceChildren(...items.map(botRow));
     $("bot-empty").hidden = items.length > 0;
   }
@@ -764,21 +773,22 @@
         await loadAgents();
       });
     }, "agent-toggle");
-    const name = el("td", {}, [
-      el("span", { className: "presence " + (agent.online ? "online" : "offline"), title: agent.online ? "online" : "offline" }),
-      el("span", { text: agent.display_name }),
-      el("div", { className: "muted small", text: agent.username }),
-    ]);
-    return el("tr", {
-      className: agent.active ? "" : "inactive",
+    const facts = [agent.role, (agent.languages || []).join(", "), (agent.skills || []).join(", ") || "no skills"];
+    if (!agent.active) facts.push("inactive");
+    return el("li", {
+      className: "agent-row" + (agent.active ? "" : " inactive"),
       testid: "agent-row",
       data: { agentId: agent.id, username: agent.username, active: agent.active },
     }, [
-      name,
-      el("td", { text: agent.role }),
-      el("td", { text: (agent.languages || []).join(", ") }),
-      el("td", { text: (agent.skills || []).join(", ") }),
-      el("td", {}, [toggle]),
+      el("div", { className: "row-top" }, [
+        el("span", { className: "presence " + (agent.online ? "online" : "offline"), title: agent.online ? "online" : "offline" }),
+        el("span", { className: "who" }, [
+          el("span", { text: agent.display_name }),
+          el("span", { className: "muted small", text: " " + agent.username }),
+        ]),
+        toggle,
+      ]),
+      el("div", { className: "muted small", text: facts.join(" · ") }),
     ]);
   }
 
