@@ -62,6 +62,7 @@ db: $(SVC)/.installed
 	@echo "==> Preparing the CRM database (var/ipsm.db) and loading the demo data…"
 	$(SVC)/bin/python -m crm_bridge.cli migrate
 	$(SVC)/bin/python -m crm_bridge.cli import crm_bridge/demo_data
+	$(SVC)/bin/python -m crm_bridge.cli demo-accounts
 
 run: setup $(MODEL) db
 	$(SVC)/bin/python scripts/stack.py

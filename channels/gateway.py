@@ -35,6 +35,7 @@ from channels.log import (
     QUEUED,
     SENT,
     UNDELIVERABLE,
+    WITH_AGENT,
     ConversationLog,
     MessageIdReusedError,
     NewAttachment,
@@ -46,6 +47,7 @@ from channels.notices import notice
 from channels.rasa_client import RasaClient, RasaUnavailableError, Reply
 from channels.surveys import SurveyInviter
 from channels.text_shaping import guess_language
+from crm_bridge.services.handoff_policy import HandoffPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +58,8 @@ LOCK_TIMEOUT_SECONDS = 120
 SWEEP_INTERVAL_SECONDS = 5.0
 # How long the files of one message may take to download, all together.
 MEDIA_SECONDS = 45.0
+# Where live updates for the agent consoles are published.
+CONSOLE_TOPIC = "console"
 
 ButtonList = list[dict[str, str]]
 
@@ -152,8 +156,11 @@ class Gateway:
         coordinator: Coordinator,
         adapters: dict[str, ChannelAdapter] | None = None,
         surveys: SurveyInviter | None = None,
+        policy: HandoffPolicy | None = None,
     ) -> None:
         self.log = log
+        # When people answer, and what a person waiting for them is told.
+        self.policy = policy or HandoffPolicy(always_open=True)
         # Survey invitations the CRM wrote, started in their conversations.
         self.surveys = surveys
         self._invitations_due: set[str] = set()
@@ -167,6 +174,10 @@ class Gateway:
         self._working: set[str] = set()
         self._again: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
+
+    @property
+    def rasa(self) -> RasaClient:
+        return self._rasa
 
     def add_adapter(self, adapter: ChannelAdapter) -> None:
         self._adapters[adapter.name] = adapter
@@ -313,7 +324,11 @@ class Gateway:
     # -- out --------------------------------------------------------------------
 
     async def push(
-        self, conversation_id: str, text: str, buttons: ButtonList | None = None
+        self,
+        conversation_id: str,
+        text: str,
+        buttons: ButtonList | None = None,
+        agent_id: int | None = None,
     ) -> int:
         """Sends a message into a conversation outside a turn (an agent's).
 
@@ -323,10 +338,26 @@ class Gateway:
         if not await run_in_threadpool(self.log.exists, conversation_id):
             raise UnknownConversationError(conversation_id)
         message_id = await run_in_threadpool(
-            self.log.add_outbound, conversation_id, storable(text), buttons
+            self.log.add_outbound, conversation_id, storable(text), buttons, agent_id
         )
         self._schedule(conversation_id)
+        await self.tell_console(
+            "message",
+            conversation_id=conversation_id,
+            message_id=message_id,
+            direction="out",
+        )
         return message_id
+
+    async def tell_console(self, event: str, **data: Any) -> None:
+        """Tells every open agent console, in every process, that something
+        changed (the queue, a conversation's transcript)."""
+        try:
+            await self.coordinator.publish(
+                CONSOLE_TOPIC, json.dumps({"event": event, **data})
+            )
+        except Exception:  # noqa: BLE001 - consoles catch up on their next read
+            logger.warning("console not told of %s in %s", event, data, exc_info=True)
 
     async def _deliver_pending(self, conversation_id: str) -> None:
         pending = await run_in_threadpool(self.log.pending_outbound, conversation_id)
@@ -498,6 +529,14 @@ class Gateway:
                 return False
             replies = [Reply(notice("gave_up", message.language))]
             status = NEEDS_HUMAN
+            opened = await run_in_threadpool(
+                self.log.hand_to_a_person,
+                message.conversation_id,
+                "assistant_down",
+                self.policy,
+            )
+            if opened is not None:
+                await self._announce(message.conversation_id, opened, replies)
         stored = await run_in_threadpool(
             self.log.finish_turn,
             message,
@@ -535,6 +574,11 @@ class Gateway:
             return [], IGNORED
         if message.kind == "opt_out":
             return [Reply(notice("sms_stopped", language))], ANSWERED
+        if await run_in_threadpool(self.log.with_a_person, message.conversation_id):
+            # A person owns the conversation: the assistant keeps quiet and
+            # the message waits in the agent's transcript.
+            await self._keep_for_agent(message)
+            return [], WITH_AGENT
         if message.kind == "help":
             return [Reply(notice("sms_help", language))], ANSWERED
         if message.kind == "too_long":
@@ -582,7 +626,41 @@ class Gateway:
                     await run_in_threadpool(
                         self.log.set_language, message.conversation_id, spoken
                     )
+            opened = await run_in_threadpool(
+                self.log.after_turn, message.conversation_id, self.policy
+            )
+            if opened is not None:
+                await self._announce(message.conversation_id, opened, replies)
         return replies, ANSWERED
+
+    async def _announce(
+        self, conversation_id: str, opened: tuple[int, str], replies: list[Reply]
+    ) -> None:
+        """The conversation went to a person: the person is told what happens
+        next, and every console sees it in the queue."""
+        handoff_id, text = opened
+        if text:
+            replies.append(Reply(text))
+        await self.tell_console(
+            "queue",
+            conversation_id=conversation_id,
+            handoff_id=handoff_id,
+            what="opened",
+        )
+
+    async def _keep_for_agent(self, message: StoredInbound) -> None:
+        if message.kind == "contact":
+            await run_in_threadpool(
+                self.log.link_phone, message.conversation_id, message.text
+            )
+        if message.media:
+            await self._fetch_media(message)
+        await self.tell_console(
+            "message",
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            direction="in",
+        )
 
     async def _fetch_media(self, message: StoredInbound) -> str:
         adapter = self._adapters.get(message.channel)

@@ -27,7 +27,9 @@ from crm_bridge.models import (
     Customer,
     Ticket,
 )
+from crm_bridge.services import handoffs
 from crm_bridge.services.errors import InvalidValueError
+from crm_bridge.services.handoff_policy import HandoffPolicy
 from crm_bridge.services.normalize import normalize_phone
 
 logger = logging.getLogger(__name__)
@@ -61,6 +63,8 @@ ANSWERED = "answered"
 FAILED = "failed"
 NEEDS_HUMAN = "needs_human"
 IGNORED = "ignored"
+# Received while a person owns the conversation: for the agent, not the bot.
+WITH_AGENT = "with_agent"
 UNKNOWN = "unknown"
 # Outbound states.
 PENDING = "pending"
@@ -653,12 +657,41 @@ class ConversationLog:
             }
             return sorted(waiting | {row.conversation_id for row in stuck + due})
 
+    # -- people ---------------------------------------------------------------
+
+    def with_a_person(self, conversation_id: str) -> bool:
+        """Whether an agent owns the conversation, or it waits for one."""
+        with self._sessions() as session:
+            return handoffs.is_with_a_person(session, conversation_id)
+
+    def after_turn(
+        self, conversation_id: str, policy: HandoffPolicy
+    ) -> tuple[int, str] | None:
+        """The handoff the turn opened (by the person's request or a rule),
+        and what to tell the person about it, once."""
+        with self._sessions() as session:
+            outcome = handoffs.after_turn(session, conversation_id, policy)
+            return (outcome[0].id, outcome[1]) if outcome else None
+
+    def hand_to_a_person(
+        self, conversation_id: str, reason: str, policy: HandoffPolicy
+    ) -> tuple[int, str] | None:
+        """Opens a handoff with its own case (the assistant cannot go on)."""
+        with self._sessions() as session:
+            handoffs.open_with_new_ticket(session, conversation_id, reason)
+            outcome = handoffs.after_turn(session, conversation_id, policy)
+            return (outcome[0].id, outcome[1]) if outcome else None
+
     # -- outbound ---------------------------------------------------------------
 
     def add_outbound(
-        self, conversation_id: str, text: str, buttons: list[dict[str, str]] | None
+        self,
+        conversation_id: str,
+        text: str,
+        buttons: list[dict[str, str]] | None,
+        agent_id: int | None = None,
     ) -> int:
-        """A message that is not a reply to a turn (an agent, a notice)."""
+        """A message that is not a reply to a turn (an agent's, a notice)."""
         with self._sessions.begin() as session:
             row = ConversationMessage(
                 conversation_id=conversation_id,
@@ -666,6 +699,7 @@ class ConversationLog:
                 text=text,
                 buttons=buttons or None,
                 status=PENDING,
+                agent_id=agent_id,
             )
             session.add(row)
             session.flush()

@@ -57,6 +57,16 @@ NOTICES: dict[str, dict[str, str]] = {
         "en": "Sorry, I can't answer right now. Your message is saved and a "
         "person will look at it.",
     },
+    "handed_back": {
+        "es": "Gracias por su paciencia. Sigue con usted el asistente virtual: "
+        "¿le puedo ayudar en algo más?",
+        "en": "Thanks for your patience. You're back with the virtual assistant: "
+        "is there anything else I can help with?",
+    },
+    "voice_transfer": {
+        "es": "Le paso con una persona del equipo. No cuelgue, por favor.",
+        "en": "I'm putting you through to a person from our team. Please hold.",
+    },
     "voice_hold": {
         "es": "Un momento, por favor.",
         "en": "One moment, please.",

@@ -107,8 +107,36 @@ class RasaClient:
         latest = body.get("latest_event_time")
         return loop, float(latest) if isinstance(latest, int | float) else None
 
+    async def tracker(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's state in Rasa: its slots and active form.
+
+        Raises:
+            RasaUnavailableError: Rasa did not answer.
+        """
+        body = await self._api(
+            "GET", f"/conversations/{quote(conversation_id, safe='')}/tracker"
+        )
+        return body if isinstance(body, dict) else {}
+
+    async def append_events(
+        self, conversation_id: str, events: list[dict[str, Any]]
+    ) -> None:
+        """Adds events to the conversation (slots an agent set, a form ended).
+
+        Raises:
+            RasaUnavailableError: Rasa did not take them.
+        """
+        await self._api(
+            "POST",
+            f"/conversations/{quote(conversation_id, safe='')}/tracker/events",
+            events,
+        )
+
     async def _api(
-        self, method: str, path: str, json: dict[str, Any] | None = None
+        self,
+        method: str,
+        path: str,
+        json: dict[str, Any] | list[dict[str, Any]] | None = None,
     ) -> Any:
         if self._client is None:
             self._client = httpx.AsyncClient(timeout=self._timeout)

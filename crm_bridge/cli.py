@@ -4,11 +4,14 @@
     python -m crm_bridge.cli import crm_bridge/demo_data [--dry-run]
     python -m crm_bridge.cli close-ticket WAR-2026-000001 --resolution "..."
     python -m crm_bridge.cli invite-survey WAR-2026-000001 [--survey post_repair]
+    python -m crm_bridge.cli create-agent ana --name "Ana Ruiz" [--role supervisor]
+    python -m crm_bridge.cli demo-accounts     (local use only)
 
 Both use DATABASE_URL from the environment (see crm_bridge/core/config.py).
 """
 
 import argparse
+import getpass
 import logging
 import sys
 from collections.abc import Sequence
@@ -23,8 +26,8 @@ from crm_bridge.core.db import (
     migrate,
 )
 from crm_bridge.importer import import_directory
-from crm_bridge.models import SurveyInvitation
-from crm_bridge.services import surveys
+from crm_bridge.models import AgentRole, SurveyInvitation
+from crm_bridge.services import agents, surveys
 from crm_bridge.services.errors import CrmError
 
 
@@ -113,6 +116,81 @@ def _print_invitation(invitation: SurveyInvitation | None, note: str | None) -> 
         print("the running services app sends it within a few seconds")
 
 
+# The console accounts `make run` creates; refused outside local use.
+DEMO_ACCOUNTS = (
+    ("agente", "Laura (agente demo)", "agente-demo-2026", AgentRole.AGENT),
+    (
+        "supervisora",
+        "Marta (supervisora demo)",
+        "supervisora-demo-2026",
+        AgentRole.SUPERVISOR,
+    ),
+)
+
+
+def _read_password(args: argparse.Namespace) -> str | None:
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        print(
+            "error: no terminal to ask the password; use --password-stdin",
+            file=sys.stderr,
+        )
+        return None
+    first = getpass.getpass("Password (10 characters or more): ")
+    if getpass.getpass("Again: ") != first:
+        print("error: the two passwords differ", file=sys.stderr)
+        return None
+    return first
+
+
+def _create_agent(settings: Settings, args: argparse.Namespace) -> int:
+    password = _read_password(args)
+    if password is None:
+        return 1
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            agent = agents.create_agent(
+                session,
+                args.username,
+                args.name or args.username,
+                password,
+                AgentRole(args.role),
+                _words(args.languages),
+                _words(args.skills),
+            )
+            print(f"{agent.role.value} {agent.username} created")
+    except CrmError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _words(value: str) -> list[str]:
+    return [word.strip() for word in value.split(",") if word.strip()]
+
+
+def _demo_accounts(settings: Settings, _args: argparse.Namespace) -> int:
+    if settings.ENVIRONMENT != "local":
+        print("error: demo accounts are for local use only", file=sys.stderr)
+        return 1
+    engine = make_engine(settings)
+    try:
+        with make_session_factory(engine)() as session:
+            for username, name, password, role in DEMO_ACCOUNTS:
+                try:
+                    agents.create_agent(session, username, name, password, role)
+                    print(f"demo {role.value} {username} created")
+                except agents.AgentExistsError:
+                    session.rollback()
+    finally:
+        engine.dispose()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crm_bridge.cli", description="Manage the CRM database."
@@ -148,6 +226,32 @@ def build_parser() -> argparse.ArgumentParser:
     invite_parser.add_argument("number", help="e.g. WAR-2026-000001")
     invite_parser.add_argument("--survey", default=None, help="default post_repair")
     invite_parser.set_defaults(handler=_invite_survey)
+
+    agent_parser = commands.add_parser(
+        "create-agent", help="create a console account (asks for the password)"
+    )
+    agent_parser.add_argument("username")
+    agent_parser.add_argument("--name", help="the name customers and colleagues see")
+    agent_parser.add_argument(
+        "--role", choices=[role.value for role in AgentRole], default="agent"
+    )
+    agent_parser.add_argument("--languages", default="es,en", help="default es,en")
+    agent_parser.add_argument(
+        "--skills",
+        default="warranty,orders,display",
+        help="default warranty,orders,display",
+    )
+    agent_parser.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
+    agent_parser.set_defaults(handler=_create_agent)
+
+    demo_parser = commands.add_parser(
+        "demo-accounts", help="the demo agent and supervisor (local use only)"
+    )
+    demo_parser.set_defaults(handler=_demo_accounts)
     return parser
 
 

@@ -19,8 +19,10 @@ from channels.rasa_client import RasaClient
 from channels.surveys import SurveyInviter
 from crm_bridge import health
 from crm_bridge.api.main import API_V1_PREFIX, api_router
+from crm_bridge.console.routes import router as console_router
 from crm_bridge.core.config import Settings
 from crm_bridge.core.db import make_engine, make_session_factory
+from crm_bridge.services.handoff_policy import load_policy
 
 # Webhook bodies and chat messages are a few kilobytes; a photo is fetched
 # by its URL, never posted here.
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RasaClient(settings.RASA_URL, api_token=settings.RASA_API_TOKEN),
         make_coordinator(settings.REDIS_URL),
         surveys=SurveyInviter(make_session_factory(engine)),
+        policy=load_policy(settings.HANDOFF_CONFIG or None),
     )
 
     @asynccontextmanager
@@ -97,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router, prefix=API_V1_PREFIX)
     app.include_router(health.router)
     app.include_router(web.router)
+    app.include_router(console_router)
     if settings.twilio_enabled:
         twilio_sms.install(app)
         twilio_voice.install(app)

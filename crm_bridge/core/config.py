@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     # How long a voice webhook waits for the assistant before it plays a
     # hold message and asks Twilio to come back (Twilio gives up at 15 s).
     VOICE_TURN_WAIT_SECONDS: float = 6.0
+    # Opening hours, languages, skills and handoff rules (a YAML file);
+    # empty: crm_bridge/handoff.yml.
+    HANDOFF_CONFIG: str = ""
+    # Where a call that goes to a person is transferred: a phone number or
+    # SIP address the agents answer, or "queue:<name>" for a Twilio queue.
+    # Empty: the caller is told when they will be called back.
+    AGENTS_PHONE_NUMBER: str = ""
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> "Settings":

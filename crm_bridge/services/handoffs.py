@@ -39,6 +39,12 @@ from crm_bridge.services.numbering import next_ticket_number
 logger = logging.getLogger(__name__)
 
 OPEN = (HandoffStatus.WAITING, HandoffStatus.ACTIVE)
+# Who asked for the person, by reason, on the timeline.
+_REQUESTED_BY = {
+    "requested": "customer",
+    "not_understood": "assistant",
+    "assistant_down": "gateway",
+}
 REASONS = ("requested", "not_understood", "rule", "agent", "assistant_down")
 
 
@@ -152,7 +158,7 @@ def open_for_ticket(
     _event(
         ticket,
         "handoff_requested",
-        _actor(agent, f"rule:{rule}" if rule else reason),
+        _actor(agent, f"rule:{rule}" if rule else _REQUESTED_BY.get(reason, reason)),
         reason=reason,
         module=handoff.module,
         rule=rule,
@@ -188,6 +194,15 @@ def open_with_new_ticket(
     existing = current(session, conversation_id)
     if existing is not None:
         return existing
+    ticket = new_handoff_ticket(session, conversation_id)
+    handoff = open_for_ticket(session, ticket, reason, module, agent=agent)
+    session.commit()
+    return handoff
+
+
+def new_handoff_ticket(session: Session, conversation_id: str) -> Ticket:
+    """A new handoff case (GEN-…) for the conversation's party; flushes."""
+    conversation = session.get_one(Conversation, conversation_id)
     contact = conversation.contact
     ticket = Ticket(
         number=next_ticket_number(session, TicketKind.HANDOFF, dt.date.today().year),
@@ -204,9 +219,7 @@ def open_with_new_ticket(
     )
     session.add(ticket)
     session.flush()
-    handoff = open_for_ticket(session, ticket, reason, module, agent=agent)
-    session.commit()
-    return handoff
+    return ticket
 
 
 def takeover(session: Session, conversation_id: str, agent: Agent) -> Handoff:

@@ -1,0 +1,711 @@
+"""The agent console's pages and API (the contract is in the module docs of
+each route; the page itself is crm_bridge/console/static/).
+
+Every route but the login page and static files checks the session; changes
+check its CSRF token; supervisor routes check the role; a conversation is
+read only by a supervisor or an agent it is (or was) offered to.
+"""
+
+import asyncio
+import datetime as dt
+import json
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from channels.gateway import CONSOLE_TOPIC, Gateway
+from channels.notices import notice
+from channels.rasa_client import RasaUnavailableError
+from channels.web import GatewayDep, NonBlankText
+from crm_bridge.api.deps import SessionDep, SettingsDep
+from crm_bridge.console import views
+from crm_bridge.console.auth import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    ConsoleSessionDep,
+    CurrentAgent,
+    Supervisor,
+    check_login_csrf,
+    ensure_csrf_cookie,
+    set_cookie,
+)
+from crm_bridge.models import (
+    Agent,
+    AgentRole,
+    Attachment,
+    Conversation,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+from crm_bridge.services import agents, handoffs
+from crm_bridge.services.errors import CrmError, InvalidValueError
+from crm_bridge.services.handoff_policy import MODULES
+
+logger = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+KEEPALIVE_SECONDS = 15.0
+# How often an open console counts its agent as online again.
+SEEN_EVERY_SECONDS = 20.0
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; "
+    "style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+# Images the console shows inline; anything else downloads.
+INLINE_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp"}
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+def _page(name: str) -> FileResponse:
+    return FileResponse(STATIC / name, media_type="text/html", headers=SECURITY_HEADERS)
+
+
+# -- pages ---------------------------------------------------------------------
+
+
+@router.get("/login")
+def read_login_page(request: Request, settings: SettingsDep) -> Response:
+    response = _page("login.html")
+    ensure_csrf_cookie(request, response, settings)
+    return response
+
+
+@router.get("")
+@router.get("/")
+def read_console_page(request: Request, session: SessionDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE) or ""
+    if agents.session_of(session, token) is None:
+        return RedirectResponse("/console/login", status.HTTP_303_SEE_OTHER)
+    return _page("console.html")
+
+
+@router.get("/static/{name}")
+def read_static(name: str) -> Response:
+    path = STATIC / name
+    if (
+        path.suffix not in (".js", ".css")
+        or not path.is_file()
+        or path.parent != STATIC
+    ):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
+    media = "text/javascript" if path.suffix == ".js" else "text/css"
+    return FileResponse(path, media_type=media, headers=SECURITY_HEADERS)
+
+
+# -- signing in and out ------------------------------------------------------------
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=1, max_length=50)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class MePublic(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: AgentRole
+    languages: list[str]
+    skills: list[str]
+    csrf_token: str
+
+
+def _me(agent: Agent, csrf_token: str) -> MePublic:
+    return MePublic(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        role=agent.role,
+        languages=list(agent.languages or []),
+        skills=list(agent.skills or []),
+        csrf_token=csrf_token,
+    )
+
+
+@router.post("/api/login", response_model=MePublic)
+def log_in(
+    body: LoginBody,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> MePublic:
+    check_login_csrf(request)
+    try:
+        agent, token, opened = agents.log_in(session, body.username, body.password)
+    except agents.LoginLockedError as error:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(error)) from error
+    except agents.LoginRefusedError as error:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, str(error)) from error
+    lifetime = int(agents.SESSION_LIFETIME.total_seconds())
+    set_cookie(response, request, settings, SESSION_COOKIE, token, True, lifetime)
+    set_cookie(response, request, settings, CSRF_COOKIE, opened.csrf_token, False)
+    response.headers["Cache-Control"] = "no-store"
+    return _me(agent, opened.csrf_token)
+
+
+@router.post("/api/logout", status_code=status.HTTP_204_NO_CONTENT)
+def log_out(request: Request, _found: ConsoleSessionDep, session: SessionDep) -> None:
+    agents.log_out(session, request.cookies.get(SESSION_COOKIE) or "")
+
+
+@router.get("/api/me", response_model=MePublic)
+def read_me(found: ConsoleSessionDep) -> MePublic:
+    return _me(found.agent, found.csrf_token)
+
+
+# -- the queue ---------------------------------------------------------------------
+
+
+@router.get("/api/queue")
+def read_queue(agent: CurrentAgent, session: SessionDep) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    agents.mark_seen(session, agent.id, now)
+    queue = handoffs.queue(session, agent)
+    return {
+        "waiting": [views.handoff_item(session, h, now) for h in queue.waiting],
+        "active": [views.handoff_item(session, h, now) for h in queue.active],
+        "now": now.isoformat(),
+    }
+
+
+@router.get("/api/events")
+async def stream_events(
+    request: Request, agent: CurrentAgent, gateway: GatewayDep
+) -> StreamingResponse:
+    """Queue and transcript changes, pushed as server-sent events; the page
+    reads again what changed. Published through the coordinator, so every
+    process behind a load balancer sees every other's changes."""
+    agent_id = agent.id
+    factory = request.app.state.session_factory
+
+    def seen() -> None:
+        with factory() as session:
+            agents.mark_seen(session, agent_id)
+
+    async def events() -> AsyncIterator[str]:
+        async with gateway.coordinator.subscribe(CONSOLE_TOPIC) as live:
+            await run_in_threadpool(seen)
+            yield "event: hello\ndata: {}\n\n"
+            stream = live.__aiter__()
+            waiting: asyncio.Future[str] | None = None
+            loop = asyncio.get_running_loop()
+            last_seen = loop.time()
+            try:
+                while not await request.is_disconnected():
+                    if waiting is None:
+                        waiting = asyncio.ensure_future(stream.__anext__())
+                    done, _ = await asyncio.wait({waiting}, timeout=KEEPALIVE_SECONDS)
+                    if loop.time() - last_seen > SEEN_EVERY_SECONDS:
+                        await run_in_threadpool(seen)
+                        last_seen = loop.time()
+                    if not done:
+                        yield ": keep-alive\n\n"
+                        continue
+                    data = json.loads(waiting.result())
+                    waiting = None
+                    kind = data.pop("event", "queue")
+                    yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
+            finally:
+                if waiting is not None:
+                    waiting.cancel()
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+# -- one conversation -----------------------------------------------------------------
+
+
+def _readable(session: Session, agent: Agent, conversation_id: str) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such conversation")
+    if not handoffs.can_read(session, agent, conversation_id):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "this conversation is not assigned to you"
+        )
+    return conversation
+
+
+def _crm_error(error: CrmError) -> HTTPException:
+    if isinstance(error, handoffs.HandoffTakenError | handoffs.AlreadyHandedOffError):
+        return HTTPException(status.HTTP_409_CONFLICT, str(error))
+    if isinstance(error, handoffs.NoOpenHandoffError):
+        return HTTPException(status.HTTP_409_CONFLICT, str(error))
+    if isinstance(error, handoffs.NotYoursError):
+        return HTTPException(status.HTTP_403_FORBIDDEN, str(error))
+    if isinstance(error, handoffs.ConversationNotFoundError):
+        return HTTPException(status.HTTP_404_NOT_FOUND, str(error))
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error))
+
+
+@router.get("/api/conversations/{conversation_id}")
+async def read_conversation(
+    conversation_id: str,
+    agent: CurrentAgent,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    conversation = _readable(session, agent, conversation_id)
+    view = views.conversation_view(session, conversation, agent)
+    view["case"] = await _case(gateway, conversation_id)
+    return view
+
+
+async def _case(gateway: Gateway, conversation_id: str) -> dict[str, Any] | None:
+    """What the assistant was filling: its active form and the slots so far."""
+    try:
+        tracker = await gateway.rasa.tracker(conversation_id)
+    except RasaUnavailableError:
+        logger.warning(
+            "case slots of %s unavailable: Rasa did not answer", conversation_id
+        )
+        return None
+    slots = {
+        name: value
+        for name, value in (tracker.get("slots") or {}).items()
+        if value not in (None, "", [], {}) and name not in views.HIDDEN_SLOTS
+    }
+    loop = (tracker.get("active_loop") or {}).get("name") or None
+    return {"active_form": loop, "slots": slots}
+
+
+@router.get("/api/conversations")
+def read_bot_conversations(
+    _agent: Supervisor,
+    session: SessionDep,
+    scope: Literal["bot"] = "bot",
+) -> dict[str, Any]:
+    now = dt.datetime.now(dt.UTC)
+    return {"conversations": views.recent_bot_conversations(session, now)}
+
+
+@router.post("/api/conversations/{conversation_id}/claim")
+async def claim_conversation(
+    conversation_id: str,
+    agent: CurrentAgent,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    """Takes a waiting conversation; 409 names who has it when someone else
+    was first."""
+    try:
+        handoff = handoffs.claim(session, conversation_id, agent)
+    except CrmError as error:
+        raise _crm_error(error) from error
+    await gateway.tell_console(
+        "queue", conversation_id=conversation_id, handoff_id=handoff.id, what="claimed"
+    )
+    return views.handoff_summary(handoff) or {}
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/takeover",
+    status_code=status.HTTP_201_CREATED,
+)
+async def take_over_conversation(
+    conversation_id: str,
+    agent: Supervisor,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    """A supervisor takes a conversation from the assistant, mid-flow."""
+    try:
+        handoff = handoffs.takeover(session, conversation_id, agent)
+    except CrmError as error:
+        raise _crm_error(error) from error
+    try:
+        # The form the assistant was in stops: the person now leads.
+        await gateway.rasa.append_events(
+            conversation_id,
+            [
+                {"event": "active_loop", "name": None},
+                {"event": "slot", "name": "requested_slot", "value": None},
+            ],
+        )
+    except RasaUnavailableError:
+        logger.warning("takeover of %s: the form could not be stopped", conversation_id)
+    await gateway.tell_console(
+        "queue", conversation_id=conversation_id, handoff_id=handoff.id, what="claimed"
+    )
+    return views.handoff_summary(handoff) or {}
+
+
+class TextBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: NonBlankText = Field(max_length=4000)
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/messages",
+    status_code=status.HTTP_202_ACCEPTED,
+)
+async def create_agent_message(
+    conversation_id: str,
+    body: TextBody,
+    agent: CurrentAgent,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    """Sends the agent's text to the person on their own channel."""
+    try:
+        handoff = handoffs.owned(session, conversation_id, agent)
+    except CrmError as error:
+        raise _crm_error(error) from error
+    message_id = await gateway.push(conversation_id, body.text, agent_id=agent.id)
+    handoffs.record_reply(session, handoff, agent, message_id)
+    return {"message_id": message_id, "status": "queued"}
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/notes",
+    status_code=status.HTTP_201_CREATED,
+)
+async def create_note(
+    conversation_id: str,
+    body: TextBody,
+    agent: CurrentAgent,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    """An internal note: agents and supervisors see it, the person never."""
+    _readable(session, agent, conversation_id)
+    note = handoffs.add_note(session, conversation_id, agent, body.text)
+    await gateway.tell_console(
+        "message", conversation_id=conversation_id, message_id=None, direction="note"
+    )
+    return {
+        "id": note.id,
+        "author": agent.display_name,
+        "text": note.text,
+        "created_at": views.iso(note.created_at),
+    }
+
+
+class TicketBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: NonBlankText = Field(max_length=2000)
+
+
+@router.post(
+    "/api/conversations/{conversation_id}/tickets",
+    status_code=status.HTTP_201_CREATED,
+)
+def create_conversation_ticket(
+    conversation_id: str, body: TicketBody, agent: CurrentAgent, session: SessionDep
+) -> dict[str, Any]:
+    """Records the conversation's case: the handoff's own case gets the
+    description (a new one is opened when it was closed)."""
+    try:
+        handoff = handoffs.owned(session, conversation_id, agent)
+    except CrmError as error:
+        raise _crm_error(error) from error
+    ticket = handoff.ticket
+    if ticket.status is TicketStatus.CLOSED:
+        ticket = handoffs.new_handoff_ticket(session, conversation_id)
+        handoff.ticket = ticket
+    ticket.fault_description = body.description
+    ticket.events.append(
+        TicketEvent(
+            kind="described_by_agent",
+            detail={"description": body.description},
+            actor=f"agent:{agent.username}",
+        )
+    )
+    session.commit()
+    return {
+        "number": ticket.number,
+        "kind": ticket.kind.value,
+        "status": ticket.status.value,
+    }
+
+
+class TicketUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    description: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@router.patch("/api/tickets/{number}")
+def update_ticket(
+    number: str, body: TicketUpdate, agent: CurrentAgent, session: SessionDep
+) -> dict[str, Any]:
+    """Updates a case of a conversation the agent may read."""
+    ticket = session.scalar(select(Ticket).where(Ticket.number == number))
+    if ticket is None or not handoffs.can_read(session, agent, ticket.conversation_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such ticket")
+    if body.description is not None and body.description.strip():
+        ticket.fault_description = body.description.strip()
+    ticket.events.append(
+        TicketEvent(
+            kind="updated_by_agent",
+            detail={
+                key: value
+                for key, value in body.model_dump().items()
+                if value is not None
+            },
+            actor=f"agent:{agent.username}",
+        )
+    )
+    session.commit()
+    return {
+        "number": ticket.number,
+        "kind": ticket.kind.value,
+        "status": ticket.status.value,
+        "description": ticket.fault_description,
+    }
+
+
+class HandBackBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    slots: dict[str, str | None] = Field(default_factory=dict, max_length=30)
+
+
+@router.post("/api/conversations/{conversation_id}/hand-back")
+async def hand_back_conversation(
+    conversation_id: str,
+    body: HandBackBody,
+    agent: CurrentAgent,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    """Gives the conversation back to the assistant, with the values the agent
+    set; the person is told, and the assistant answers what comes next."""
+    try:
+        handoffs.owned(session, conversation_id, agent)
+    except CrmError as error:
+        raise _crm_error(error) from error
+    slots = {
+        name: (value.strip() if isinstance(value, str) else None) or None
+        for name, value in body.slots.items()
+        if name not in views.HIDDEN_SLOTS
+    }
+    try:
+        await gateway.rasa.append_events(
+            conversation_id,
+            [{"event": "active_loop", "name": None}]
+            + [
+                {"event": "slot", "name": name, "value": value}
+                for name, value in slots.items()
+            ],
+        )
+    except RasaUnavailableError as error:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the assistant is not available: keep the conversation for now",
+        ) from error
+    handoff = handoffs.hand_back(session, conversation_id, agent, slots)
+    language = handoff.language or "es"
+    await gateway.push(conversation_id, notice("handed_back", language))
+    await gateway.tell_console(
+        "queue",
+        conversation_id=conversation_id,
+        handoff_id=handoff.id,
+        what="handed_back",
+    )
+    return views.handoff_summary(handoff) or {}
+
+
+class CloseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resolution: NonBlankText = Field(max_length=2000)
+    resolved_first_contact: bool = False
+
+
+@router.post("/api/conversations/{conversation_id}/close")
+async def close_conversation(
+    conversation_id: str,
+    body: CloseBody,
+    agent: CurrentAgent,
+    session: SessionDep,
+    gateway: GatewayDep,
+) -> dict[str, Any]:
+    """Ends the handoff and closes its case with the resolution; the
+    customer is invited to the satisfaction survey."""
+    try:
+        handoff = handoffs.close(
+            session,
+            conversation_id,
+            agent,
+            body.resolution,
+            body.resolved_first_contact,
+        )
+    except CrmError as error:
+        raise _crm_error(error) from error
+    await gateway.invite_now(conversation_id)
+    await gateway.tell_console(
+        "queue", conversation_id=conversation_id, handoff_id=handoff.id, what="closed"
+    )
+    return views.handoff_summary(handoff) or {}
+
+
+@router.get("/api/attachments/{attachment_id}")
+def read_attachment(
+    attachment_id: int, agent: CurrentAgent, session: SessionDep
+) -> Response:
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None or attachment.content is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such file")
+    _readable(session, agent, attachment.conversation_id)
+    inline = attachment.content_type in INLINE_TYPES
+    media = attachment.content_type if inline else "application/octet-stream"
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        attachment.content,
+        media_type=media,
+        headers={
+            **SECURITY_HEADERS,
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Content-Disposition": f'{disposition}; filename="file-{attachment.id}"',
+        },
+    )
+
+
+# -- supervisors: the team ---------------------------------------------------------
+
+
+class AgentPublic(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: AgentRole
+    languages: list[str]
+    skills: list[str]
+    active: bool
+    online: bool
+
+
+Language = Literal["es", "en"]
+Skill = Literal["warranty", "orders", "display"]
+
+
+class AgentCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(min_length=2, max_length=50, pattern=r"^[A-Za-z0-9.\-]+$")
+    display_name: str = Field(min_length=1, max_length=100)
+    password: str = Field(min_length=agents.MIN_PASSWORD_LENGTH, max_length=200)
+    role: AgentRole = AgentRole.AGENT
+    languages: list[Language] = Field(default_factory=lambda: ["es", "en"])
+    skills: list[Skill] = Field(default_factory=lambda: list(MODULES[:3]))
+
+
+class AgentUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, max_length=100)
+    password: str | None = Field(
+        default=None, min_length=agents.MIN_PASSWORD_LENGTH, max_length=200
+    )
+    role: AgentRole | None = None
+    languages: list[Language] | None = None
+    skills: list[Skill] | None = None
+    active: bool | None = None
+
+
+def _agent_public(agent: Agent, now: dt.datetime, online_seconds: int) -> AgentPublic:
+    return AgentPublic(
+        id=agent.id,
+        username=agent.username,
+        display_name=agent.display_name,
+        role=agent.role,
+        languages=list(agent.languages or []),
+        skills=list(agent.skills or []),
+        active=agent.active,
+        online=agents.is_online(agent, online_seconds, now),
+    )
+
+
+def _online_seconds(request: Request) -> int:
+    return request.app.state.gateway.policy.online_seconds
+
+
+OnlineSeconds = Annotated[int, Depends(_online_seconds)]
+
+
+@router.get("/api/agents")
+def read_agents(
+    _supervisor: Supervisor, session: SessionDep, online_seconds: OnlineSeconds
+) -> dict[str, list[AgentPublic]]:
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "agents": [
+            _agent_public(agent, now, online_seconds)
+            for agent in agents.list_agents(session)
+        ]
+    }
+
+
+@router.post("/api/agents", status_code=status.HTTP_201_CREATED)
+def create_agent(
+    body: AgentCreate,
+    supervisor_: Supervisor,
+    session: SessionDep,
+    online_seconds: OnlineSeconds,
+) -> AgentPublic:
+    try:
+        agent = agents.create_agent(
+            session,
+            body.username,
+            body.display_name,
+            body.password,
+            body.role,
+            body.languages,
+            body.skills,
+        )
+    except agents.AgentExistsError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except InvalidValueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+    logger.info("agent %s created by %s", agent.username, supervisor_.username)
+    return _agent_public(agent, dt.datetime.now(dt.UTC), online_seconds)
+
+
+@router.patch("/api/agents/{agent_id}")
+def update_agent(
+    agent_id: int,
+    body: AgentUpdate,
+    supervisor_: Supervisor,
+    session: SessionDep,
+    online_seconds: OnlineSeconds,
+) -> AgentPublic:
+    if agent_id == supervisor_.id and (
+        body.active is False or body.role is AgentRole.AGENT
+    ):
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            "you cannot deactivate or demote yourself; ask another supervisor",
+        )
+    try:
+        agent = agents.update_agent(session, agent_id, **body.model_dump())
+    except agents.AgentNotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except InvalidValueError as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+    return _agent_public(agent, dt.datetime.now(dt.UTC), online_seconds)
