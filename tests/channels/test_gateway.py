@@ -24,7 +24,7 @@ import httpx
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from channels import web
@@ -315,11 +315,19 @@ def test_after_max_attempts_the_person_is_told_and_a_human_takes_over(
 
     assert asyncio.run(scenario()) == [FAILED] * (MAX_ATTEMPTS - 1) + [NEEDS_HUMAN]
     assert len(rasa.turns) == MAX_ATTEMPTS
-    assert channel.sent == [(str(CHAT), [Reply(notice("gave_up", "es"))])]
+    # Told once, then what happens next: the conversation waits for a person
+    # in the agents' queue, with a case of its own.
+    [(address, [gave_up]), (_, [queued])] = channel.sent
+    assert (address, gave_up) == (str(CHAT), Reply(notice("gave_up", "es")))
+    assert "GEN-2026-000001" in queued.text
     assert statuses(clean_db, f"telegram-{CHAT}") == [
         ("in", NEEDS_HUMAN),
         ("out", "sent"),
+        ("out", "sent"),
     ]
+    with clean_db.connect() as connection:
+        handoff = connection.execute(text("SELECT reason, status FROM handoffs")).one()
+    assert tuple(handoff) == ("assistant_down", "waiting")
 
 
 # -- coordination -------------------------------------------------------------------
