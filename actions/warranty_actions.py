@@ -8,12 +8,10 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.claim import CLAIM_SLOTS, ticket_payload
-from actions.crm_client import CrmError, CrmUnavailableError
+from actions.claim import CLAIM_SLOTS
 from actions.formatting import format_date
 from actions.messages import say
-from actions.slot_mappings import latest_user_event
-from actions.warranty_form import crm, language_of, product_label
+from actions.warranty_form import language_of, product_label
 
 logger = logging.getLogger(__name__)
 
@@ -102,39 +100,3 @@ class ActionAnswerWarrantyTerm(Action):
         else:
             say(dispatcher, tracker, "warranty_term_general")
         return []
-
-
-class ActionRequestHuman(Action):
-    """Records that the person wants a human, with what the bot had so far."""
-
-    def name(self) -> str:
-        return "action_request_human"
-
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> list[dict[str, Any]]:
-        payload = ticket_payload(tracker, resolved_first_contact=False)
-        payload["kind"] = "handoff"
-        payload["idempotency_key"] = (
-            f"{tracker.sender_id}:handoff:{_latest_user_time(tracker)}"
-        )
-        try:
-            ticket = await crm.open_ticket(payload)
-        except (CrmUnavailableError, CrmError):
-            logger.exception(
-                "handoff ticket failed for conversation %s", tracker.sender_id
-            )
-            say(dispatcher, tracker, "crm_unavailable")
-            return []
-        logger.info(
-            "handoff requested in conversation %s: ticket %s",
-            tracker.sender_id,
-            ticket["number"],
-        )
-        say(dispatcher, tracker, "handoff_opened", ticket_number=ticket["number"])
-        return reset_claim()
-
-
-def _latest_user_time(tracker: Tracker) -> str:
-    event = latest_user_event(tracker)
-    return f"{event.get('timestamp') or 0:.6f}" if event else "none"

@@ -547,6 +547,13 @@ class Gateway:
         if message.id in self._finished:
             # Someone here waits for this answer: hand it over as written.
             self._outcomes[message.id] = (status, stored)
+        # An agent may have the conversation open: its transcript grew.
+        await self.tell_console(
+            "message",
+            conversation_id=message.conversation_id,
+            message_id=message.id,
+            direction="in",
+        )
         if not inline:
             await self._deliver_pending(message.conversation_id)
         if message.kind == "opt_out":
@@ -655,12 +662,6 @@ class Gateway:
             )
         if message.media:
             await self._fetch_media(message)
-        await self.tell_console(
-            "message",
-            conversation_id=message.conversation_id,
-            message_id=message.id,
-            direction="in",
-        )
 
     async def _fetch_media(self, message: StoredInbound) -> str:
         adapter = self._adapters.get(message.channel)

@@ -282,10 +282,11 @@ async def _case(gateway: Gateway, conversation_id: str) -> dict[str, Any] | None
             "case slots of %s unavailable: Rasa did not answer", conversation_id
         )
         return None
+    known = tracker.get("slots") or {}
     slots = {
-        name: value
-        for name, value in (tracker.get("slots") or {}).items()
-        if value not in (None, "", [], {}) and name not in views.HIDDEN_SLOTS
+        name: known[name]
+        for name in views.CASE_SLOTS
+        if known.get(name) not in (None, "", [], {})
     }
     loop = (tracker.get("active_loop") or {}).get("name") or None
     return {"active_form": loop, "slots": slots}
@@ -500,10 +501,15 @@ async def hand_back_conversation(
         handoffs.owned(session, conversation_id, agent)
     except CrmError as error:
         raise _crm_error(error) from error
+    unknown = sorted(set(body.slots) - set(views.CASE_SLOTS))
+    if unknown:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"slots {unknown} cannot be set; these can: {list(views.CASE_SLOTS)}",
+        )
     slots = {
         name: (value.strip() if isinstance(value, str) else None) or None
         for name, value in body.slots.items()
-        if name not in views.HIDDEN_SLOTS
     }
     try:
         await gateway.rasa.append_events(

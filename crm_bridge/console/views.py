@@ -27,8 +27,29 @@ from crm_bridge.models import (
 from crm_bridge.services import handoffs
 from crm_bridge.services.warranty import decide_unit_warranty
 
-# Slots of the dialogue an agent never needs to see or set.
-HIDDEN_SLOTS = {"requested_slot", "session_started_metadata"}
+# The slots of the dialogue an agent sees and may set before handing back:
+# what a case is made of. The dialogue's own bookkeeping (attempt counters,
+# survey positions) and secrets (a registration code) are not among them.
+CASE_SLOTS = (
+    "language",
+    "serial_number",
+    "product_category",
+    "fault_description",
+    "customer_name",
+    "phone_number",
+    "postal_code",
+    "warranty_status",
+    "warranty_end_date",
+    "order_number",
+    "order_quantity",
+    "divergence_problem",
+    "delivery_problem",
+    "delivery_description",
+    "display_product",
+    "display_quantity",
+    "display_number",
+    "repair_number",
+)
 ATTACHMENT_URL = "/console/api/attachments/{}"
 
 
@@ -70,11 +91,19 @@ def handoff_item(
     session: Session, handoff: Handoff, now: dt.datetime
 ) -> dict[str, Any]:
     conversation = session.get_one(Conversation, handoff.conversation_id)
+    # Unanswered: what the person wrote since the agent last wrote.
+    answered_up_to = session.scalar(
+        select(func.max(ConversationMessage.id)).where(
+            ConversationMessage.conversation_id == handoff.conversation_id,
+            ConversationMessage.agent_id.is_not(None),
+        )
+    )
     waiting = session.scalar(
         select(func.count(ConversationMessage.id)).where(
             ConversationMessage.conversation_id == handoff.conversation_id,
             ConversationMessage.direction == "in",
             ConversationMessage.status == "with_agent",
+            ConversationMessage.id > (answered_up_to or 0),
         )
     )
     requested = _aware(handoff.requested_at)

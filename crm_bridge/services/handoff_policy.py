@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from sqlalchemy.orm import object_session
@@ -136,9 +136,18 @@ def load_policy(path: Path | str | None = None) -> HandoffPolicy:
     that names the key and the value."""
     path = Path(path) if path else DEFAULT_PATH
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    timezone = str(raw.get("timezone") or "Europe/Madrid")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise PolicyError(f"timezone: {timezone!r} is not a known time zone") from error
     hours: dict[int, tuple[dt.time, dt.time]] = {}
     opening = raw.get("opening_hours", {})
     always = opening == "always"
+    if not always and not isinstance(opening, dict):
+        raise PolicyError(
+            f"opening_hours: {opening!r} is neither 'always' nor days with hours"
+        )
     for day, span in ({} if always else opening).items():
         if day not in DAYS:
             raise PolicyError(f"opening_hours: {day!r} is not one of {DAYS}")
@@ -159,25 +168,42 @@ def load_policy(path: Path | str | None = None) -> HandoffPolicy:
         module = item.get("module") or MODULE_OF_KIND[kind]
         if module not in MODULES:
             raise PolicyError(f"rules.{item.get('name')}: module {module!r}")
+        name = item.get("name")
         amount = item.get("min_amount_eur")
+        try:
+            amount = Decimal(str(amount)) if amount is not None else None
+        except ArithmeticError as error:
+            raise PolicyError(
+                f"rules.{name}.min_amount_eur: {amount!r} is not an amount"
+            ) from error
+        days = item.get("warranty_ended_within_days")
+        if days is not None and (not isinstance(days, int) or days < 0):
+            raise PolicyError(
+                f"rules.{name}.warranty_ended_within_days: {days!r} is not a "
+                "number of days"
+            )
         rules.append(
             Rule(
                 name=str(item.get("name") or kind.value),
                 ticket_kind=kind,
                 module=module,
-                min_amount_eur=Decimal(str(amount)) if amount is not None else None,
-                warranty_ended_within_days=item.get("warranty_ended_within_days"),
+                min_amount_eur=amount,
+                warranty_ended_within_days=days,
             )
         )
+    languages = tuple(raw.get("languages") or ("es", "en"))
+    for language in languages:
+        if language not in ("es", "en"):
+            raise PolicyError(f"languages: {language!r} is not one of ('es', 'en')")
     skills = tuple(raw.get("skills") or ("warranty", "orders", "display"))
     for skill in skills:
         if skill not in MODULES:
             raise PolicyError(f"skills: {skill!r} is not one of {MODULES}")
     return HandoffPolicy(
-        timezone=str(raw.get("timezone") or "Europe/Madrid"),
+        timezone=timezone,
         hours=hours,
         always_open=always,
-        languages=tuple(raw.get("languages") or ("es", "en")),
+        languages=languages,
         skills=skills,
         minutes_per_conversation=int(raw.get("minutes_per_conversation") or 4),
         online_seconds=int(raw.get("online_seconds") or 60),
@@ -207,10 +233,18 @@ _TEXTS = {
         "en": "I'm passing you to a person from our team. You're next in the "
         "queue; someone will be with you here in about {minutes} minutes.",
     },
+    "one_ahead": {
+        "es": "Le paso con una persona del equipo. Hay una conversación antes "
+        "que la suya; le atenderán en unos {minutes} minutos por este mismo "
+        "canal.",
+        "en": "I'm passing you to a person from our team. There is one "
+        "conversation ahead of yours; someone will be with you here in about "
+        "{minutes} minutes.",
+    },
     "queue": {
         "es": "Le paso con una persona del equipo. Hay {ahead} conversaciones "
         "antes que la suya; le atenderán en unos {minutes} minutos por este "
-        "mismo chat.",
+        "mismo canal.",
         "en": "I'm passing you to a person from our team. There are {ahead} "
         "conversations ahead of yours; someone will be with you here in about "
         "{minutes} minutes.",
@@ -237,9 +271,9 @@ def _when(opening: dt.datetime | None, now_local: dt.datetime, language: str) ->
     if opening is None:
         return "lo antes posible" if language == "es" else "as soon as possible"
     hour = (
-        opening.strftime("%H:%M").lstrip("0")
+        f"{opening.hour}:{opening.minute:02d}"
         if language == "es"
-        else (opening.strftime("%H:%M"))
+        else opening.strftime("%H:%M")
     )
     days = (opening.date() - now_local.date()).days
     if language == "es":
@@ -284,5 +318,5 @@ def announcement(
         )
     rounds = ahead // agents_online + 1
     minutes = max(1, rounds * policy.minutes_per_conversation)
-    key = "next" if ahead == 0 else "queue"
+    key = {0: "next", 1: "one_ahead"}.get(ahead, "queue")
     return _TEXTS[key][language].format(ahead=ahead, minutes=minutes)

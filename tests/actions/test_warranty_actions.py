@@ -225,8 +225,7 @@ class TestRequestHuman:
         assert number is not None, said
         assert said == [
             f"De acuerdo. He abierto el caso {number.group()} con nuestra "
-            "conversación. Una persona del equipo le responderá por este mismo "
-            "canal, de lunes a viernes de 9:00 a 19:00."
+            "conversación para que le atienda una persona del equipo."
         ]
         assert_claim_cleared(slots)
         ticket = read_ticket(number.group())

@@ -440,7 +440,7 @@ def test_with_an_agent_online_the_person_is_told_their_place_and_wait_once(
     ]
     assert told_second[0] == HANDING_OVER
     # One conversation ahead, one agent: two rounds of four minutes.
-    assert "1 conversaci" in told_second[1]
+    assert "Hay una conversación antes que la suya" in told_second[1]
     assert "le atenderán en unos 8 minutos" in told_second[1]
     assert later == []
     assert again is None
