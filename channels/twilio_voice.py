@@ -12,6 +12,7 @@ than `VOICE_TURN_WAIT_SECONDS`, the caller hears a short hold message and
 Twilio is redirected to come back for the answer.
 """
 
+import datetime as dt
 import logging
 from urllib.parse import urlencode
 
@@ -23,8 +24,10 @@ from channels.gateway import Gateway, InboundMessage, TurnTimeoutError
 from channels.log import (
     ANSWERED,
     IGNORED,
+    NEEDS_HUMAN,
     PROCESSING,
     QUEUED,
+    WITH_AGENT,
     MessageIdReusedError,
 )
 from channels.notices import notice
@@ -261,14 +264,51 @@ async def _answer(
 ) -> Response:
     gateway: Gateway = request.app.state.gateway
     status_now, stored = await run_in_threadpool(gateway.log.outcome, message_id)
-    if status_now not in (ANSWERED, IGNORED):
+    if status_now not in (ANSWERED, IGNORED, WITH_AGENT, NEEDS_HUMAN):
         return _twiml(_sorry(language))
     replies = [Reply(reply.text, reply.buttons) for reply in stored]
     if replies:
         language = guess_language(" ".join(reply.text for reply in replies))
+    conversation_id = stored[0].conversation_id if stored else None
+    if conversation_id is None:
+        message = await run_in_threadpool(gateway.log.inbound, message_id)
+        conversation_id = message.conversation_id if message else ""
+    if await run_in_threadpool(gateway.log.with_a_person, conversation_id):
+        return _twiml(_to_a_person(request, language, replies))
     return _twiml(
         _gather(request, turn, language, voice_text(replies, language), 0, message_id)
     )
+
+
+def _to_a_person(
+    request: Request, language: str, replies: list[Reply]
+) -> VoiceResponse:
+    """The call goes to the agents: put through to their number or Twilio
+    queue while the team is at work, otherwise the caller hears when they
+    will be called back (the case is in the queue with the transcript)."""
+    settings: Settings = request.app.state.settings
+    gateway: Gateway = request.app.state.gateway
+    speech = SPEECH_LANGUAGES[language]
+    response = VoiceResponse()
+    said = voice_text(replies, language)
+    target = settings.AGENTS_PHONE_NUMBER.strip()
+    if target and gateway.policy.is_open(dt.datetime.now(dt.UTC)):
+        # The gateway's announcement (a place in the chat queue) is for
+        # written channels; on the phone the caller is put through.
+        bot_said = voice_text(replies[:1], language) if replies else ""
+        if bot_said:
+            response.say(bot_said, language=speech)
+        response.say(notice("voice_transfer", language), language=speech)
+        if target.startswith("queue:"):
+            response.enqueue(target.removeprefix("queue:"))
+        else:
+            response.dial(target)
+        return response
+    if said:
+        response.say(said, language=speech)
+    response.say(notice("voice_goodbye", language), language=speech)
+    response.hangup()
+    return response
 
 
 async def _buttons_heard(

@@ -9,6 +9,7 @@ the conversation log is the real database (SQLite and PostgreSQL).
 import datetime as dt
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,13 +22,14 @@ from sqlalchemy.orm import Session
 from channels.notices import notice
 from crm_bridge.core.config import Settings
 from crm_bridge.main import create_app
-from crm_bridge.models import Conversation, ConversationMessage
+from crm_bridge.models import Conversation, ConversationMessage, Handoff
 from tests.channels.conftest import (
     TWILIO_NUMBER,
     TWILIO_PUBLIC_BASE_URL,
     ScriptedRasa,
     post_signed,
 )
+from tests.channels.test_handoff import open_handoff
 from tests.fakes.twilio_webhooks import (
     gather_params,
     status_params,
@@ -528,3 +530,84 @@ def test_an_old_gather_posted_again_with_other_words_is_asked_again(
     # The caller's next answer is a new turn, not refused again.
     call.answer(speech="la puerta no abre")
     assert said_to_rasa(twilio_rasa)[-1] == "la puerta no abre"
+
+
+# -- a person ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def person_script(twilio_rasa: ScriptedRasa, clean_db: Engine) -> ScriptedRasa:
+    """Rasa opens a handoff case when the caller asks for a person (key 0)."""
+
+    def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
+        if body["message"] == "/request_human":
+            open_handoff(clean_db, body["sender"], "voice")
+            return [{"text": "De acuerdo, he abierto su caso."}]
+        return [{"text": "¿En qué puedo ayudarle?"}]
+
+    twilio_rasa.script = answer
+    return twilio_rasa
+
+
+def person_app(
+    settings: Settings, tmp_path: Path, agents_number: str, hours: str
+) -> TestClient:
+    policy = tmp_path / "handoff.yml"
+    policy.write_text(f"opening_hours: {hours}\n", encoding="utf-8")
+    changed = settings.model_copy(
+        update={"AGENTS_PHONE_NUMBER": agents_number, "HANDOFF_CONFIG": str(policy)}
+    )
+    return TestClient(create_app(changed))
+
+
+def test_a_caller_who_asks_for_a_person_is_put_through_to_the_agents(
+    twilio_settings: Settings, person_script: ScriptedRasa, tmp_path: Path
+):
+    with person_app(twilio_settings, tmp_path, "+34910000000", "always") as client:
+        call = Call(client)
+        call.ring()
+
+        twiml = call.answer(digits="0")
+
+    assert [child.tag for child in twiml] == ["Say", "Say", "Dial"]
+    assert said(twiml) == (
+        "De acuerdo, he abierto su caso. " + notice("voice_transfer", "es")
+    )
+    assert twiml.findtext("Dial") == "+34910000000"
+
+
+def test_a_twilio_queue_takes_the_call_when_configured(
+    twilio_settings: Settings, person_script: ScriptedRasa, tmp_path: Path
+):
+    with person_app(twilio_settings, tmp_path, "queue:agentes", "always") as client:
+        call = Call(client)
+        call.ring()
+
+        twiml = call.answer(speech="quiero hablar con una persona")
+        twiml = call.answer(digits="0") if twiml.find("Gather") is not None else twiml
+
+    assert twiml.findtext("Enqueue") == "agentes"
+
+
+def test_out_of_hours_the_caller_hears_when_they_will_be_called_and_the_call_ends(
+    twilio_settings: Settings,
+    person_script: ScriptedRasa,
+    tmp_path: Path,
+    clean_db: Engine,
+):
+    closed = '{sun: ["00:00", "00:01"]}'
+    with person_app(twilio_settings, tmp_path, "+34910000000", closed) as client:
+        call = Call(client)
+        call.ring()
+
+        twiml = call.answer(digits="0")
+
+    assert [child.tag for child in twiml][-2:] == ["Say", "Hangup"]
+    assert twiml.find("Dial") is None
+    assert "fuera de horario" in said(twiml)
+    # The case waits in the agents' queue with the call's transcript.
+    with Session(clean_db) as session:
+        handoff = session.scalar(
+            select(Handoff).where(Handoff.conversation_id == call.conversation_id)
+        )
+    assert handoff is not None and handoff.status.value == "waiting"
