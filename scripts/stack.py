@@ -279,6 +279,16 @@ def channel_lines(env: dict[str, str]) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def console_lines(services_url: str) -> str:
+    """Where agents sign in, and the demo accounts `make db` created."""
+    from crm_bridge.cli import DEMO_ACCOUNTS
+
+    lines = [f"  Agents:      {services_url}/console"]
+    for username, _name, password, role in DEMO_ACCOUNTS:
+        lines.append(f"               {role.value}: {username} / {password}")
+    return "".join(f"{line}\n" for line in lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "ipsm.tar.gz")

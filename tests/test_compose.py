@@ -121,6 +121,8 @@ def test_services_app_is_the_same_app_with_its_settings(compose, local_processes
         "TWILIO_PHONE_NUMBER",
         "TELEGRAM_BOT_TOKEN",
         "TELEGRAM_WEBHOOK_SECRET",
+        "AGENTS_PHONE_NUMBER",
+        "HANDOFF_CONFIG",
     ):
         assert name in environment, name
 

@@ -1,6 +1,5 @@
 """The end of a claim, its cancellation, the warranty term and a human agent."""
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -8,19 +7,15 @@ import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.claim import CLAIM_SLOTS
-from actions.crm_client import CrmClient
 from actions.warranty_actions import (
     ActionAnswerWarrantyTerm,
     ActionCancelClaim,
     ActionFinishWarrantyClaim,
-    ActionRequestHuman,
 )
 from tests.actions.factories import (
     make_tracker,
-    new_conversation_id,
     slot_events,
     texts,
-    user_event,
 )
 
 pytestmark = pytest.mark.anyio
@@ -202,99 +197,3 @@ class TestAnswerWarrantyTerm:
         assert said[0].startswith(
             "In Spain, new appliances bought since 2022 have a 3-year legal warranty"
         )
-
-
-class TestRequestHuman:
-    async def test_a_handoff_ticket_is_opened_with_what_the_bot_knew(
-        self, crm: CrmClient, read_ticket: TicketReader
-    ) -> None:
-        conversation = new_conversation_id("handoff")
-
-        said, slots = await run(
-            ActionRequestHuman(),
-            slots={
-                "serial_number": "WM 4821 7730",
-                "product_category": "washing_machine",
-                "fault_description": "Hace un ruido muy fuerte",
-            },
-            sender_id=conversation,
-            channel="telegram",
-        )
-
-        number = re.search(r"GEN-\d{4}-\d{6}", said[0])
-        assert number is not None, said
-        assert said == [
-            f"De acuerdo. He abierto el caso {number.group()} con nuestra "
-            "conversación para que le atienda una persona del equipo."
-        ]
-        assert_claim_cleared(slots)
-        ticket = read_ticket(number.group())
-        assert ticket["kind"] == "handoff"
-        assert ticket["status"] == "open"
-        assert ticket["conversation_id"] == conversation
-        assert ticket["channel"] == "telegram"
-        assert ticket["serial_number"] == "WM 4821 7730"
-        assert ticket["fault_description"] == "Hace un ruido muy fuerte"
-
-    async def test_a_person_who_asks_at_once_gets_a_ticket_in_english(
-        self, crm: CrmClient, read_ticket: TicketReader
-    ) -> None:
-        said, _ = await run(ActionRequestHuman(), language="en")
-
-        number = re.search(r"GEN-\d{4}-\d{6}", said[0])
-        assert number is not None, said
-        assert said[0].startswith(f"Of course. I have opened case {number.group()}")
-        assert read_ticket(number.group())["language"] == "en"
-
-    async def test_an_unknown_product_still_reaches_a_person(
-        self, crm: CrmClient
-    ) -> None:
-        said, _ = await run(
-            ActionRequestHuman(),
-            slots={"product_category": "toaster"},
-            language="en",
-        )
-
-        assert re.search(r"GEN-\d{4}-\d{6}", said[0])
-
-    async def test_asking_again_keeps_the_one_waiting_case(
-        self, crm: CrmClient
-    ) -> None:
-        conversation = new_conversation_id("handoff")
-        events = [user_event("quiero hablar con una persona")]
-
-        first, _ = await run(
-            ActionRequestHuman(), sender_id=conversation, events=events
-        )
-        again, _ = await run(
-            ActionRequestHuman(), sender_id=conversation, events=events
-        )
-        later, _ = await run(
-            ActionRequestHuman(),
-            sender_id=conversation,
-            events=[*events, user_event("sigo esperando, una persona por favor")],
-        )
-
-        assert again == first
-        # Still waiting: the same case, not a second one in the queue.
-        assert later == first
-
-    @pytest.mark.parametrize(
-        ("language", "expected"),
-        [
-            ("es", "Ahora mismo no puedo guardar su caso en nuestro sistema."),
-            ("en", "I can't save your case in our system right now."),
-        ],
-    )
-    async def test_a_crm_down_keeps_the_claim(
-        self, crm_down: CrmClient, language: str, expected: str
-    ) -> None:
-        said, slots = await run(
-            ActionRequestHuman(),
-            slots={"serial_number": "WM 4821 7730"},
-            language=language,
-        )
-
-        assert len(said) == 1
-        assert said[0].startswith(expected)
-        assert slots == {}
