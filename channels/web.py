@@ -177,32 +177,46 @@ async def stream_web_events(
             ):
                 last = missed.id
                 yield _event(missed.id, missed.text, missed.buttons)
-            stream = live.__aiter__()
-            # The wait for the next message outlives each keep-alive: cancelling
-            # it would end the subscription's generator for good.
-            waiting: asyncio.Future[str] | None = None
-            try:
-                while not await request.is_disconnected():
-                    if waiting is None:
-                        waiting = asyncio.ensure_future(stream.__anext__())
-                    done, _ = await asyncio.wait({waiting}, timeout=KEEPALIVE_SECONDS)
-                    if not done:
-                        yield ": keep-alive\n\n"
-                        continue
-                    pushed = json.loads(waiting.result())
-                    waiting = None
-                    if pushed["id"] > last:
-                        last = pushed["id"]
-                        yield _event(pushed["id"], pushed["text"], pushed["buttons"])
-            finally:
-                if waiting is not None:
-                    waiting.cancel()
+            async for data in live_messages(request, live, KEEPALIVE_SECONDS):
+                if data is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                pushed = json.loads(data)
+                if pushed["id"] > last:
+                    last = pushed["id"]
+                    yield _event(pushed["id"], pushed["text"], pushed["buttons"])
 
     return StreamingResponse(
         events(),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def live_messages(
+    request: Request, live: AsyncIterator[str], keepalive: float
+) -> AsyncIterator[str | None]:
+    """A subscription's messages as they come, and None whenever ``keepalive``
+    seconds pass without one (time for a keep-alive line), until the client
+    goes away."""
+    stream = live.__aiter__()
+    # The wait for the next message outlives each pause: cancelling it would
+    # end the subscription's generator for good.
+    waiting: asyncio.Future[str] | None = None
+    try:
+        while not await request.is_disconnected():
+            if waiting is None:
+                waiting = asyncio.ensure_future(stream.__anext__())
+            done, _ = await asyncio.wait({waiting}, timeout=keepalive)
+            if not done:
+                yield None
+                continue
+            message = waiting.result()
+            waiting = None
+            yield message
+    finally:
+        if waiting is not None:
+            waiting.cancel()
 
 
 def _event(message_id: int, text: str, buttons: list[dict[str, str]]) -> str:

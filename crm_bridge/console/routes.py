@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from channels.gateway import CONSOLE_TOPIC, Gateway
 from channels.notices import notice
 from channels.rasa_client import RasaUnavailableError
-from channels.web import GatewayDep, NonBlankText
+from channels.web import GatewayDep, NonBlankText, live_messages
 from crm_bridge.api.deps import SessionDep, SettingsDep
 from crm_bridge.console import views
 from crm_bridge.console.auth import (
@@ -194,38 +194,34 @@ async def stream_events(
     reads again what changed. Published through the coordinator, so every
     process behind a load balancer sees every other's changes."""
     agent_id = agent.id
+    token = request.cookies.get(SESSION_COOKIE) or ""
     factory = request.app.state.session_factory
 
-    def seen() -> None:
+    def seen() -> bool:
+        """Counts the agent online again; False once the session has ended
+        (logged out, deactivated), which ends the stream."""
         with factory() as session:
+            if agents.session_of(session, token) is None:
+                return False
             agents.mark_seen(session, agent_id)
+            return True
 
     async def events() -> AsyncIterator[str]:
         async with gateway.coordinator.subscribe(CONSOLE_TOPIC) as live:
             await run_in_threadpool(seen)
             yield "event: hello\ndata: {}\n\n"
-            stream = live.__aiter__()
-            waiting: asyncio.Future[str] | None = None
-            loop = asyncio.get_running_loop()
-            last_seen = loop.time()
-            try:
-                while not await request.is_disconnected():
-                    if waiting is None:
-                        waiting = asyncio.ensure_future(stream.__anext__())
-                    done, _ = await asyncio.wait({waiting}, timeout=KEEPALIVE_SECONDS)
-                    if loop.time() - last_seen > SEEN_EVERY_SECONDS:
-                        await run_in_threadpool(seen)
-                        last_seen = loop.time()
-                    if not done:
-                        yield ": keep-alive\n\n"
-                        continue
-                    data = json.loads(waiting.result())
-                    waiting = None
-                    kind = data.pop("event", "queue")
-                    yield f"event: {kind}\ndata: {json.dumps(data)}\n\n"
-            finally:
-                if waiting is not None:
-                    waiting.cancel()
+            last_seen = asyncio.get_running_loop().time()
+            async for data in live_messages(request, live, KEEPALIVE_SECONDS):
+                if asyncio.get_running_loop().time() - last_seen > SEEN_EVERY_SECONDS:
+                    if not await run_in_threadpool(seen):
+                        return
+                    last_seen = asyncio.get_running_loop().time()
+                if data is None:
+                    yield ": keep-alive\n\n"
+                    continue
+                event = json.loads(data)
+                kind = event.pop("event", "queue")
+                yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
 
     return StreamingResponse(
         events(),

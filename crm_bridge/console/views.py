@@ -87,6 +87,11 @@ def who(session: Session, conversation: Conversation) -> str:
     return "web visitor" if conversation.channel == "web" else conversation.channel
 
 
+def _agent_ref(handoff: Handoff) -> dict[str, Any] | None:
+    agent = handoff.agent
+    return {"id": agent.id, "display_name": agent.display_name} if agent else None
+
+
 def handoff_item(
     session: Session, handoff: Handoff, now: dt.datetime
 ) -> dict[str, Any]:
@@ -116,11 +121,7 @@ def handoff_item(
         "reason": handoff.reason,
         "rule": handoff.rule,
         "status": handoff.status.value,
-        "agent": (
-            {"id": handoff.agent.id, "display_name": handoff.agent.display_name}
-            if handoff.agent
-            else None
-        ),
+        "agent": _agent_ref(handoff),
         "requested_at": iso(handoff.requested_at),
         "claimed_at": iso(handoff.claimed_at),
         "waiting_seconds": max(0, int((now - requested).total_seconds())),
@@ -288,11 +289,7 @@ def handoff_summary(handoff: Handoff | None) -> dict[str, Any] | None:
         "module": handoff.module,
         "reason": handoff.reason,
         "rule": handoff.rule,
-        "agent": (
-            {"id": handoff.agent.id, "display_name": handoff.agent.display_name}
-            if handoff.agent
-            else None
-        ),
+        "agent": _agent_ref(handoff),
         "requested_at": iso(handoff.requested_at),
         "claimed_at": iso(handoff.claimed_at),
         "ticket_number": handoff.ticket.number if handoff.ticket else None,

@@ -17,7 +17,7 @@ import yaml
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.claim import FORM_NAME, required_claim_slots
+from actions.claim import CLAIM_SLOTS, FORM_NAME, required_claim_slots
 from actions.warranty_form import ValidateWarrantyClaimForm
 
 DOMAIN_FILE = Path(__file__).resolve().parents[2] / "bot" / "domain" / "core.yml"
@@ -208,3 +208,21 @@ class Claim:
         """The form is activated again, as for a second claim."""
         self.events.append(user_event("otra avería"))
         self.events.append(form_activated())
+
+
+async def run_action(action: Any, **tracker: Any) -> tuple[list[str], dict[str, Any]]:
+    """Runs an action on ``make_tracker(**tracker)``; returns what it said and
+    the slots it set."""
+    dispatcher = CollectingDispatcher()
+    events = await action.run(dispatcher, make_tracker(**tracker), {})
+    return texts(dispatcher), slot_events(events)
+
+
+def assert_claim_cleared(slots: dict[str, Any]) -> None:
+    """The claim's slots are all reset, the language kept."""
+    assert {slot: slots[slot] for slot in CLAIM_SLOTS} == {
+        **dict.fromkeys(CLAIM_SLOTS),
+        "check_step": 0,
+    }
+    assert slots["serial_attempts"] == 0
+    assert "language" not in slots

@@ -8,14 +8,13 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.claim import CLAIM_SLOTS
 from actions.crm_client import CrmClient
 from actions.handoff import ActionDefaultFallback, ActionRequestHuman, module_of
 from tests.actions.factories import (
+    assert_claim_cleared,
     initial_slots,
-    make_tracker,
     new_conversation_id,
-    slot_events,
+    run_action,
     texts,
     user_event,
 )
@@ -23,22 +22,6 @@ from tests.actions.factories import (
 pytestmark = pytest.mark.anyio
 
 TicketReader = Callable[[str], dict[str, Any]]
-
-
-async def run(action: Any, **tracker: Any) -> tuple[list[str], dict[str, Any]]:
-    """Runs an action; returns what it said and the slots it set."""
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, make_tracker(**tracker), {})
-    return texts(dispatcher), slot_events(events)
-
-
-def assert_claim_cleared(slots: dict[str, Any]) -> None:
-    assert {slot: slots[slot] for slot in CLAIM_SLOTS} == {
-        **dict.fromkeys(CLAIM_SLOTS),
-        "check_step": 0,
-    }
-    assert slots["serial_attempts"] == 0
-    assert "language" not in slots
 
 
 def said_event(text: str, intent: str) -> dict[str, Any]:
@@ -102,7 +85,7 @@ class TestRequestHuman:
     ) -> None:
         conversation = new_conversation_id("handoff")
 
-        said, slots = await run(
+        said, slots = await run_action(
             ActionRequestHuman(),
             slots={
                 "serial_number": "WM 4821 7730",
@@ -131,7 +114,7 @@ class TestRequestHuman:
     async def test_a_person_who_asks_at_once_gets_a_ticket_in_english(
         self, crm: CrmClient, read_ticket: TicketReader
     ) -> None:
-        said, _ = await run(ActionRequestHuman(), language="en")
+        said, _ = await run_action(ActionRequestHuman(), language="en")
 
         number = re.search(r"GEN-\d{4}-\d{6}", said[0])
         assert number is not None, said
@@ -141,7 +124,7 @@ class TestRequestHuman:
     async def test_an_unknown_product_still_reaches_a_person(
         self, crm: CrmClient
     ) -> None:
-        said, _ = await run(
+        said, _ = await run_action(
             ActionRequestHuman(),
             slots={"product_category": "toaster"},
             language="en",
@@ -155,13 +138,13 @@ class TestRequestHuman:
         conversation = new_conversation_id("handoff")
         events = [user_event("quiero hablar con una persona")]
 
-        first, _ = await run(
+        first, _ = await run_action(
             ActionRequestHuman(), sender_id=conversation, events=events
         )
-        again, _ = await run(
+        again, _ = await run_action(
             ActionRequestHuman(), sender_id=conversation, events=events
         )
-        later, _ = await run(
+        later, _ = await run_action(
             ActionRequestHuman(),
             sender_id=conversation,
             events=[*events, user_event("sigo esperando, una persona por favor")],
@@ -181,7 +164,7 @@ class TestRequestHuman:
     async def test_a_crm_down_keeps_the_claim(
         self, crm_down: CrmClient, language: str, expected: str
     ) -> None:
-        said, slots = await run(
+        said, slots = await run_action(
             ActionRequestHuman(),
             slots={"serial_number": "WM 4821 7730"},
             language=language,

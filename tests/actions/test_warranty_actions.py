@@ -4,18 +4,15 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from rasa_sdk.executor import CollectingDispatcher
 
-from actions.claim import CLAIM_SLOTS
 from actions.warranty_actions import (
     ActionAnswerWarrantyTerm,
     ActionCancelClaim,
     ActionFinishWarrantyClaim,
 )
 from tests.actions.factories import (
-    make_tracker,
-    slot_events,
-    texts,
+    assert_claim_cleared,
+    run_action,
 )
 
 pytestmark = pytest.mark.anyio
@@ -30,22 +27,6 @@ ECOWASH = {
     "category_en": "Washing machine",
     "term_months": 36,
 }
-
-
-async def run(action: Any, **tracker: Any) -> tuple[list[str], dict[str, Any]]:
-    """Runs an action; returns what it said and the slots it set."""
-    dispatcher = CollectingDispatcher()
-    events = await action.run(dispatcher, make_tracker(**tracker), {})
-    return texts(dispatcher), slot_events(events)
-
-
-def assert_claim_cleared(slots: dict[str, Any]) -> None:
-    assert {slot: slots[slot] for slot in CLAIM_SLOTS} == {
-        **dict.fromkeys(CLAIM_SLOTS),
-        "check_step": 0,
-    }
-    assert slots["serial_attempts"] == 0
-    assert "language" not in slots
 
 
 class TestFinishWarrantyClaim:
@@ -67,7 +48,7 @@ class TestFinishWarrantyClaim:
     async def test_a_claim_without_ticket_says_nothing_was_opened(
         self, language: str, expected: str
     ) -> None:
-        said, slots = await run(
+        said, slots = await run_action(
             ActionFinishWarrantyClaim(),
             slots={"claim_option": "none", "serial_attempts": 3},
             language=language,
@@ -85,7 +66,7 @@ class TestFinishWarrantyClaim:
             "postal_code": "46001",
         }
 
-        said, slots = await run(
+        said, slots = await run_action(
             ActionFinishWarrantyClaim(), slots={"ticket": ticket}, language="en"
         )
 
@@ -105,7 +86,9 @@ class TestFinishWarrantyClaim:
             "postal_code": "48001",
         }
 
-        said, _ = await run(ActionFinishWarrantyClaim(), slots={"ticket": ticket})
+        said, _ = await run_action(
+            ActionFinishWarrantyClaim(), slots={"ticket": ticket}
+        )
 
         assert said == [
             "He abierto el caso REP-2026-000007. Ningún centro técnico cubre ahora "
@@ -124,7 +107,7 @@ class TestFinishWarrantyClaim:
             "postal_code": None,
         }
 
-        said, _ = await run(
+        said, _ = await run_action(
             ActionFinishWarrantyClaim(),
             slots={"ticket": ticket, "problem_solved": True},
             language="en",
@@ -144,7 +127,7 @@ class TestFinishWarrantyClaim:
     ],
 )
 async def test_cancelling_clears_the_claim(language: str, expected: str) -> None:
-    said, slots = await run(
+    said, slots = await run_action(
         ActionCancelClaim(),
         slots={"serial_number": "WM 4821 7730", "serial_attempts": 1},
         language=language,
@@ -173,7 +156,7 @@ class TestAnswerWarrantyTerm:
     async def test_a_known_unit_gets_its_own_end_date(
         self, language: str, expected: str
     ) -> None:
-        said, slots = await run(
+        said, slots = await run_action(
             ActionAnswerWarrantyTerm(),
             slots={"unit": ECOWASH, "warranty_end_date": "2029-03-14"},
             language=language,
@@ -192,7 +175,9 @@ class TestAnswerWarrantyTerm:
     async def test_otherwise_the_legal_terms_are_explained(
         self, slots: dict[str, Any]
     ) -> None:
-        said, _ = await run(ActionAnswerWarrantyTerm(), slots=slots, language="en")
+        said, _ = await run_action(
+            ActionAnswerWarrantyTerm(), slots=slots, language="en"
+        )
 
         assert said[0].startswith(
             "In Spain, new appliances bought since 2022 have a 3-year legal warranty"
