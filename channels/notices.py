@@ -57,6 +57,10 @@ NOTICES: dict[str, dict[str, str]] = {
         "en": "Sorry, I can't answer right now. Your message is saved and a "
         "person will look at it.",
     },
+    "agent_joined": {
+        "es": "Hola, le atiende {name}, del equipo de posventa.",
+        "en": "Hi, this is {name} from our after-sales team.",
+    },
     "handed_back": {
         "es": "Gracias por su paciencia. Sigue con usted el asistente virtual: "
         "¿le puedo ayudar en algo más?",

@@ -183,7 +183,12 @@ class SurveyInviter:
     ) -> list[StartedInvitation]:
         """Starts the conversation's pending surveys; the caller holds the
         conversation's lock and delivers the stored messages afterwards."""
-        started = []
+        started: list[StartedInvitation] = []
+        if await run_in_threadpool(log.with_a_person, conversation_id):
+            # Never while a person owns the conversation: the invitation stays
+            # pending, and the sweep sends it once the agent is done.
+            logger.info("survey of %s waits: a person has it", conversation_id)
+            return started
         for invitation in await run_in_threadpool(self.pending, conversation_id):
             reason = await _cannot_send(invitation, log, adapters)
             if reason is not None:

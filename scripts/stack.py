@@ -52,8 +52,9 @@ class StackConfig:
     # and REDIS_PORT in extra_env), as docker-compose.yml does.
     endpoints: str = "bot/endpoints.yml"
     extra_env: dict[str, str] = field(default_factory=dict)
-    # Rasa's HTTP API token, new for every run: only the services know it.
-    rasa_api_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Rasa's HTTP API token, new for every run: only the services know it. Hex:
+    # a token starting with "-" would read as an option on Rasa's command line.
+    rasa_api_token: str = field(default_factory=lambda: secrets.token_hex(24))
 
     def url(self, port: int) -> str:
         return f"http://{self.host}:{port}"
@@ -289,6 +290,19 @@ def console_lines(services_url: str) -> str:
     return "".join(f"{line}\n" for line in lines)
 
 
+def ready_message(config: StackConfig, env: dict[str, str]) -> str:
+    """What `make run` prints once everything answers."""
+    return (
+        f"\n  Web chat:    {config.services_url}/chat\n"
+        f"{console_lines(config.services_url)}"
+        f"  CRM API:     {config.services_url}/docs\n"
+        f"  Health:      {config.services_url}/health\n"
+        f"{channel_lines({**dotenv_settings(), **env})}"
+        f"  Logs:        {config.log_dir}/\n\n"
+        "Press Ctrl-C to stop everything."
+    )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, default=ROOT / "models" / "ipsm.tar.gz")
@@ -319,15 +333,7 @@ def main() -> int:
     except RuntimeError as error:
         print(f"!! {error}", flush=True)
         return 1
-    print(
-        f"\n  Web chat:    {config.services_url}/chat\n"
-        f"  CRM API:     {config.services_url}/docs\n"
-        f"  Health:      {config.services_url}/health\n"
-        f"{channel_lines({**dotenv_settings(), **stack.environment()})}"
-        f"  Logs:        {config.log_dir}/\n\n"
-        "Press Ctrl-C to stop everything.",
-        flush=True,
-    )
+    print(ready_message(config, stack.environment()), flush=True)
     while not stopping:
         dead = stack.check_alive()
         if dead:

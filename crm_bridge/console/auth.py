@@ -12,7 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, Response, status
 
-from crm_bridge.api.deps import SessionDep, SettingsDep
+from crm_bridge.api.deps import SettingsDep
 from crm_bridge.core.config import Settings
 from crm_bridge.models import Agent, AgentRole, AgentSession
 from crm_bridge.services import agents
@@ -69,12 +69,20 @@ def check_login_csrf(request: Request) -> None:
         )
 
 
-def console_session(request: Request, session: SessionDep) -> AgentSession:
-    """The signed-in session; 401 without one. Changes need its CSRF token."""
+def console_session(request: Request) -> AgentSession:
+    """The signed-in session, with its agent; 401 without one. Changes need
+    its CSRF token.
+
+    Read in a short session of its own and returned detached, so a request
+    waiting on a channel or on Rasa holds no database connection.
+    """
     token = request.cookies.get(SESSION_COOKIE) or ""
-    found = agents.session_of(session, token)
-    if found is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+    with request.app.state.session_factory() as session:
+        found = agents.session_of(session, token)
+        if found is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "sign in first")
+        session.expunge(found.agent)
+        session.expunge(found)
     if request.method in _UNSAFE:
         header = request.headers.get(CSRF_HEADER) or ""
         if not hmac.compare_digest(found.csrf_token.encode(), header.encode()):

@@ -12,7 +12,7 @@ import logging
 import secrets
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
 from crm_bridge.models import Agent, AgentRole, AgentSession
@@ -40,6 +40,15 @@ class AgentNotFoundError(CrmError):
     def __init__(self, agent_id: int) -> None:
         self.agent_id = agent_id
         super().__init__(f"agent {agent_id} not found")
+
+
+class LastSupervisorError(CrmError):
+    def __init__(self, username: str) -> None:
+        self.username = username
+        super().__init__(
+            f"{username} is the last active supervisor: make someone else "
+            "supervisor first"
+        )
 
 
 class LoginRefusedError(CrmError):
@@ -155,6 +164,24 @@ def update_agent(
     if agent is None:
         raise AgentNotFoundError(agent_id)
     _check_lists(languages or (), skills or ())
+    stops_supervising = agent.role is AgentRole.SUPERVISOR and (
+        active is False or role is AgentRole.AGENT
+    )
+    if stops_supervising:
+        # The other supervisors' rows stay locked until the commit: two
+        # supervisors demoting each other at once cannot leave none.
+        others = session.scalars(
+            select(Agent.id)
+            .where(
+                Agent.role == AgentRole.SUPERVISOR,
+                Agent.active.is_(True),
+                Agent.id != agent.id,
+            )
+            .with_for_update()
+        ).all()
+        if not others:
+            session.rollback()
+            raise LastSupervisorError(agent.username)
     if display_name is not None and display_name.strip():
         agent.display_name = display_name.strip()
     if role is not None:
@@ -198,19 +225,34 @@ def log_in(
     if agent is None:
         verify_password(password, _DUMMY_HASH)
         raise LoginRefusedError()
-    failed_at = _aware(agent.failed_login_at)
-    if (
-        agent.failed_logins >= MAX_FAILED_LOGINS
-        and failed_at is not None
-        and now - failed_at < LOCKOUT
-    ):
-        raise LoginLockedError(failed_at + LOCKOUT)
+    # The attempt is counted before the password is checked, in one UPDATE:
+    # guesses sent in parallel each see the others' count, so no burst gets
+    # more than MAX_FAILED_LOGINS checks. Attempts older than LOCKOUT are
+    # forgotten; once locked, more attempts do not push the end further.
+    session.execute(
+        update(Agent)
+        .where(
+            Agent.id == agent.id,
+            Agent.failed_login_at < _stored(session, now - LOCKOUT),
+        )
+        .values(failed_logins=0)
+    )
+    attempts = session.execute(
+        update(Agent)
+        .where(Agent.id == agent.id)
+        .values(
+            failed_logins=Agent.failed_logins + 1,
+            failed_login_at=case(
+                (Agent.failed_logins < MAX_FAILED_LOGINS, _stored(session, now)),
+                else_=Agent.failed_login_at,
+            ),
+        )
+        .returning(Agent.failed_logins, Agent.failed_login_at)
+    ).one()
+    session.commit()
+    if attempts.failed_logins > MAX_FAILED_LOGINS:
+        raise LoginLockedError((_aware(attempts.failed_login_at) or now) + LOCKOUT)
     if not verify_password(password, agent.password_hash) or not agent.active:
-        if failed_at is not None and now - failed_at >= LOCKOUT:
-            agent.failed_logins = 0
-        agent.failed_logins += 1
-        agent.failed_login_at = now
-        session.commit()
         logger.warning("console login refused for %s", agent.username)
         raise LoginRefusedError()
     agent.failed_logins = 0
@@ -265,6 +307,13 @@ def mark_seen(session: Session, agent_id: int, now: dt.datetime | None = None) -
 def is_online(agent: Agent, online_seconds: int, now: dt.datetime) -> bool:
     seen = _aware(agent.last_seen_at)
     return seen is not None and now - seen <= dt.timedelta(seconds=online_seconds)
+
+
+def _stored(session: Session, moment: dt.datetime) -> dt.datetime:
+    # SQLite keeps timestamps as naive UTC.
+    if session.get_bind().dialect.name == "sqlite":
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
 
 
 def _token_hash(token: str) -> str:

@@ -267,6 +267,45 @@ _TEXTS = {
 }
 
 
+_CALL_BACK = {
+    "soon": {
+        "es": "Una persona del equipo le llamará a este número en unos {minutes} "
+        "minutos. Su caso es el {ticket}.",
+        "en": "Someone from our team will call you back on this number in about "
+        "{minutes} minutes. Your case is {ticket}.",
+    },
+    "nobody_online": {
+        "es": "Ahora mismo no hay nadie del equipo disponible. Su caso es el "
+        "{ticket}, y le llamaremos a este número en cuanto sea posible.",
+        "en": "Nobody from our team is free right now. Your case is {ticket}, "
+        "and we'll call you back on this number as soon as we can.",
+    },
+    "closed": {
+        "es": "Ahora estamos fuera de horario. Su caso es el {ticket}, y una "
+        "persona del equipo le llamará a este número {when}.",
+        "en": "We're outside opening hours now. Your case is {ticket}, and "
+        "someone from our team will call you back on this number {when}.",
+    },
+}
+
+
+def _call_back(
+    policy: HandoffPolicy,
+    language: str,
+    ticket_number: str,
+    ahead: int,
+    agents_online: int,
+    now: dt.datetime,
+) -> str:
+    if not policy.is_open(now):
+        when = _when(policy.next_opening(now), policy.local(now), language)
+        return _CALL_BACK["closed"][language].format(ticket=ticket_number, when=when)
+    if agents_online == 0:
+        return _CALL_BACK["nobody_online"][language].format(ticket=ticket_number)
+    minutes = max(1, (ahead // agents_online + 1) * policy.minutes_per_conversation)
+    return _CALL_BACK["soon"][language].format(ticket=ticket_number, minutes=minutes)
+
+
 def _when(opening: dt.datetime | None, now_local: dt.datetime, language: str) -> str:
     if opening is None:
         return "lo antes posible" if language == "es" else "as soon as possible"
@@ -296,14 +335,19 @@ def announcement(
     ahead: int,
     agents_online: int,
     now: dt.datetime,
+    by_phone: bool = False,
 ) -> str:
     """What a person is told when their conversation goes to the queue.
 
     Args:
         ahead: conversations waiting before this one for the same agents.
         agents_online: agents online who could take it.
+        by_phone: a caller, who is called back (when the call is not put
+            through to the agents' line).
     """
     language = language if language in ("es", "en") else "es"
+    if by_phone:
+        return _call_back(policy, language, ticket_number, ahead, agents_online, now)
     if not policy.is_open(now):
         local = policy.local(now)
         when = _when(policy.next_opening(now), local, language)

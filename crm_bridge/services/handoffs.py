@@ -39,6 +39,8 @@ from crm_bridge.services.numbering import next_ticket_number
 logger = logging.getLogger(__name__)
 
 OPEN = (HandoffStatus.WAITING, HandoffStatus.ACTIVE)
+# The survey after a conversation closed by a person (surveys.csv).
+CONTACT_SURVEY = "post_contact"
 # Who asked for the person, by reason, on the timeline.
 _REQUESTED_BY = {
     "requested": "customer",
@@ -271,6 +273,11 @@ def after_turn(
         session.commit()
         return None
     handoff.announced_at = now
+    # Told in the language the assistant just answered in (the platform's
+    # own hint may differ); queued for the agents who speak it.
+    conversation = session.get_one(Conversation, conversation_id)
+    if conversation.language in ("es", "en"):
+        handoff.language = conversation.language
     if handoff.status is HandoffStatus.ACTIVE:
         session.commit()
         return handoff, ""
@@ -288,6 +295,7 @@ def after_turn(
         int(ahead or 0),
         agents_online(session, policy, handoff, now),
         now,
+        by_phone=conversation.channel == "voice",
     )
     session.commit()
     return handoff, text
@@ -318,22 +326,26 @@ def offered_to(handoff: Handoff, agent: Agent) -> bool:
 
 
 def can_read(session: Session, agent: Agent, conversation_id: str) -> bool:
-    """Supervisors read every conversation; an agent, the ones offered to
-    them now and the ones they have held."""
+    """Supervisors read every conversation; an agent, the one they hold and
+    the ones waiting for their skills and languages. Once handed back or
+    closed, what the person says next is no longer theirs to read."""
     if agent.role is AgentRole.SUPERVISOR:
         return True
-    held = session.scalar(
-        select(Handoff.id)
-        .where(Handoff.conversation_id == conversation_id, Handoff.agent_id == agent.id)
-        .limit(1)
-    )
-    if held is not None:
-        return True
+    handoff = current(session, conversation_id)
+    if handoff is None:
+        return False
+    if handoff.status is HandoffStatus.ACTIVE:
+        return handoff.agent_id == agent.id
+    return offered_to(handoff, agent)
+
+
+def holds(session: Session, agent: Agent, conversation_id: str) -> bool:
+    """Whether the agent holds the conversation now."""
     handoff = current(session, conversation_id)
     return (
         handoff is not None
-        and handoff.status is HandoffStatus.WAITING
-        and offered_to(handoff, agent)
+        and handoff.status is HandoffStatus.ACTIVE
+        and handoff.agent_id == agent.id
     )
 
 
@@ -417,6 +429,41 @@ def claim(
     return handoff
 
 
+def release(
+    session: Session, conversation_id: str, by: Agent, reason: str = "released"
+) -> Handoff:
+    """Puts a conversation an agent holds back in the waiting queue (the
+    agent left, or was deactivated); commits.
+
+    Raises:
+        NoOpenHandoffError: nobody holds it.
+    """
+    handoff = current(session, conversation_id)
+    if handoff is None or handoff.status is not HandoffStatus.ACTIVE:
+        raise NoOpenHandoffError(conversation_id)
+    held_by = handoff.agent.username if handoff.agent else None
+    handoff.status = HandoffStatus.WAITING
+    handoff.agent_id = None
+    handoff.claimed_at = None
+    _event(handoff.ticket, "handoff_released", _actor(by), held_by=held_by, why=reason)
+    session.commit()
+    logger.info(
+        "handoff %s back in the queue (%s, by %s)", handoff.id, reason, by.username
+    )
+    return handoff
+
+
+def held_by(session: Session, agent_id: int) -> list[str]:
+    """The conversations an agent holds now."""
+    return list(
+        session.scalars(
+            select(Handoff.conversation_id).where(
+                Handoff.agent_id == agent_id, Handoff.status == HandoffStatus.ACTIVE
+            )
+        )
+    )
+
+
 def owned(session: Session, conversation_id: str, agent: Agent) -> Handoff:
     """The active handoff of the conversation, if this agent holds it."""
     handoff = current(session, conversation_id)
@@ -444,6 +491,9 @@ def hand_back(
     handoff.ended_at = dt.datetime.now(dt.UTC)
     handoff.detail = {**(handoff.detail or {}), "slots": slots}
     _event(handoff.ticket, "handed_back", _actor(agent), slots=sorted(slots))
+    if handoff.ticket.kind is TicketKind.HANDOFF:
+        # The person's request was answered; asking again opens a new one.
+        handoff.ticket.status = TicketStatus.RESOLVED
     session.commit()
     logger.info("handoff %s handed back by %s", handoff.id, agent.username)
     return handoff
@@ -480,7 +530,12 @@ def close(
     # Imported here: surveys imports tickets, which opens handoffs.
     from crm_bridge.services import surveys
 
-    surveys.close_ticket(session, ticket.number, resolution)
+    # A conversation with a person is asked about that person; a repair
+    # case about the repair.
+    code = CONTACT_SURVEY if ticket.kind is TicketKind.HANDOFF else None
+    surveys.close_ticket(
+        session, ticket.number, resolution, survey_code=code or surveys.DEFAULT_SURVEY
+    )
     logger.info("handoff %s closed by %s", handoff.id, agent.username)
     return handoff
 

@@ -116,9 +116,14 @@ _INVITATION_LOAD = (
 
 
 def close_ticket(
-    session: Session, number: str, resolution: str, now: dt.datetime | None = None
+    session: Session,
+    number: str,
+    resolution: str,
+    now: dt.datetime | None = None,
+    survey_code: str = DEFAULT_SURVEY,
 ) -> Closing:
-    """Close the ticket and invite its customer to the default survey; commits.
+    """Close the ticket and invite its customer to a survey (the default one,
+    after a repair); commits.
 
     Closing an already closed ticket changes nothing (its first resolution
     stays) and returns it with its invitation.
@@ -136,7 +141,7 @@ def close_ticket(
         ticket.closed_at = now or dt.datetime.now(dt.UTC)
         ticket.resolution = resolution
         _add_event(ticket, "closed", resolution=resolution)
-        invitation, note = _new_invitation(session, ticket, DEFAULT_SURVEY)
+        invitation, note = _new_invitation(session, ticket, survey_code)
         session.commit()
     except IntegrityError:
         # A concurrent call closed it first (one invitation per ticket).

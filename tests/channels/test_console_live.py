@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 from crm_bridge.core.config import Settings
 from crm_bridge.core.db import make_session_factory
 from crm_bridge.main import create_app
+from crm_bridge.models import AgentRole
 from crm_bridge.schemas import TicketCreate
 from crm_bridge.services import agents
 from crm_bridge.services.tickets import create_ticket
@@ -38,6 +39,7 @@ _REDIS_SERVER = urlsplit(os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:637
 TEST_REDIS_URL = f"redis://{_REDIS_SERVER.hostname}:{_REDIS_SERVER.port or 6379}/13"
 ASK_FOR_A_PERSON = "quiero hablar con una persona"
 PASSWORD = "contraseña-de-prueba"
+ASK_ABOUT_A_WARRANTY = "una persona para lo de la garantia porfa"
 # Events to read past (keep-alives, other tests' conversations) before giving up.
 MOST_EVENTS = 50
 _keys = itertools.count(1)
@@ -48,7 +50,7 @@ def rasa(clean_db: Engine) -> Iterator[ScriptedRasa]:
     """Opens a handoff case when the person asks for a person; echoes otherwise."""
 
     def answer(body: dict[str, Any]) -> list[dict[str, Any]]:
-        if body["message"] != ASK_FOR_A_PERSON:
+        if body["message"] not in (ASK_FOR_A_PERSON, ASK_ABOUT_A_WARRANTY):
             return [{"text": f"echo: {body['message']}"}]
         with make_session_factory(clean_db)() as session:
             create_ticket(
@@ -59,6 +61,9 @@ def rasa(clean_db: Engine) -> Iterator[ScriptedRasa]:
                     channel="web",
                     conversation_id=body["sender"],
                     language="es",
+                    module="warranty"
+                    if body["message"] == ASK_ABOUT_A_WARRANTY
+                    else None,
                 ),
             )
         return [{"text": "Le paso con una persona"}]
@@ -97,7 +102,8 @@ def redis_url(conversations: list[str]) -> Iterator[str]:
 @pytest.fixture
 def two_agents(clean_db: Engine) -> None:
     with make_session_factory(clean_db)() as session:
-        agents.create_agent(session, "laura", "Laura", PASSWORD)
+        # A supervisor: her console hears of every conversation.
+        agents.create_agent(session, "laura", "Laura", PASSWORD, AgentRole.SUPERVISOR)
         agents.create_agent(session, "marta", "Marta", PASSWORD)
 
 
@@ -203,7 +209,7 @@ def hand_over_and_claim(
             message = next_event_about(lines, conversation_id, "message")
 
         queue = laura.get("/console/api/queue").json()
-        assert queue["waiting"] == []  # Marta has it: not offered to Laura
+        assert queue["waiting"] == []  # Marta has it: nobody else is offered it
         taken = laura.post(
             f"/console/api/conversations/{conversation_id}/claim",
             headers={"X-CSRF-Token": laura_csrf},
@@ -258,3 +264,41 @@ def test_without_redis_one_process_tells_its_own_consoles(
     assert (opened["conversation_id"], opened["what"]) == (conversation_id, "opened")
     assert claimed == {**opened, "what": "claimed"}
     assert message["direction"] == "in"
+
+
+def test_an_agent_hears_only_that_the_queue_changed_for_others_conversations(
+    migrated_settings: Settings,
+    rasa: ScriptedRasa,
+    conversations: list[str],
+    clean_db: Engine,
+):
+    with make_session_factory(clean_db)() as session:
+        agents.create_agent(session, "nora", "Nora", PASSWORD, skills=["orders"])
+    settings = app_settings(migrated_settings, rasa)
+
+    with (
+        BackgroundServer(create_app(settings)) as service,
+        httpx.Client(base_url=service.base_url, timeout=10) as visitor,
+        httpx.Client(base_url=service.base_url, timeout=10) as nora,
+    ):
+        log_in(nora, "nora")
+        conversation_id = visitor.post("/channels/web/conversations").json()[
+            "conversation_id"
+        ]
+        conversations.append(conversation_id)
+        with nora.stream("GET", "/console/api/events") as stream:
+            lines = stream.iter_lines()
+            assert read_event(lines) == ("hello", {})
+            visitor.post(
+                "/channels/web/messages",
+                json={
+                    "conversation_id": conversation_id,
+                    "message_id": uuid.uuid4().hex,
+                    "text": ASK_ABOUT_A_WARRANTY,
+                },
+            )
+            name, data = read_event(lines)
+
+    # A warranty conversation is not for Nora (orders): her queue reloads,
+    # but she never learns its id, which for a web chat is its key.
+    assert (name, data) == ("queue", {"what": "opened"})

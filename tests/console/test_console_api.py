@@ -192,7 +192,7 @@ def test_an_agent_cannot_touch_a_conversation_a_colleague_holds(
     assert seen.json()["handoff"]["agent"]["display_name"] == "Bruno Blanco"
 
 
-def test_an_agent_still_reads_a_conversation_they_handed_back(
+def test_an_agent_no_longer_reads_a_conversation_they_handed_back(
     sign_in: Callable[..., Desk],
     accounts: Accounts,
     waiting: Callable[..., Waiting],
@@ -207,16 +207,20 @@ def test_an_agent_still_reads_a_conversation_they_handed_back(
     ).is_success
 
     handed = bruno.post(conversation_path(cid, "hand-back"), {"slots": {}})
-    say(server, cid, "gracias")
+    say(server, cid, "gracias, y mi tarjeta es 4111 1111 1111 1111")
     again = bruno.get(conversation_path(cid))
+    supervisor = sign_in(accounts.supervisor).get(conversation_path(cid))
 
     assert handed.status_code == 200
     assert handed.json()["status"] == "handed_back"
-    assert again.status_code == 200
-    assert again.json()["mine"] is False
-    assert again.json()["handoff"]["status"] == "handed_back"
-    texts = [message["text"] for message in again.json()["messages"]]
-    assert "no centrifuga" in texts and "Anotado" in texts and "gracias" in texts
+    # What the person says to the assistant afterwards is not Bruno's to read.
+    assert again.status_code == 403
+    assert "4111" not in again.text
+    # A supervisor reads the whole conversation, the agent's part included.
+    assert supervisor.status_code == 200
+    assert supervisor.json()["handoff"]["status"] == "handed_back"
+    texts = [message["text"] for message in supervisor.json()["messages"]]
+    assert "no centrifuga" in texts and "Anotado" in texts
     # The conversation is the assistant's again: no more replies from Bruno.
     late = bruno.post(conversation_path(cid, "messages"), {"text": "otra cosa"})
     assert late.status_code == 409
@@ -416,6 +420,7 @@ def test_a_supervisor_manages_the_team(
     assert duplicate.status_code == 409
     assert "carla" in duplicate.json()["detail"]
     assert short.status_code == 422
+    assert "shorter than 10 characters" in short.json()["detail"]
     assert [a["username"] for a in listed] == ["ana", "bruno", "carla", "sara"]
     assert all("password" not in str(agent).lower() for agent in listed)
     first_login = log_in(browser(), "carla", "carla-password-9")
@@ -533,8 +538,11 @@ def test_each_step_of_a_handoff_is_an_event_on_its_ticket(
             select(Ticket).where(Ticket.number == case.ticket_number)
         )
         assert stored is not None and stored.resolution == "Placa sustituida"
-    # What the person saw: Bruno's words, then the assistant again.
-    transcript = bruno.get(conversation_path(cid)).json()["messages"]
+    # What the person saw (a supervisor reads it: the case is closed, it is
+    # no longer Bruno's): Bruno's words, then the assistant again.
+    transcript = (
+        sign_in(accounts.supervisor).get(conversation_path(cid)).json()["messages"]
+    )
     by_bruno = [m for m in transcript if m["author"] == "agent"]
     assert [(m["text"], m["agent_name"]) for m in by_bruno] == [
         ("Hola, soy Bruno", "Bruno Blanco")

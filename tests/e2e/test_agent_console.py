@@ -305,7 +305,9 @@ def test_agent_takes_over_a_telegram_customer_and_hands_back(
         # The assistant answered none of them, here or on Telegram.
         expect(ana.transcript("bot")).to_have_count(bot_messages)
         after = [m.get("text") for m in telegram_api.sent_messages(chat_id)]
-        assert after[bot_messages:] == [AGENT_REPLY], after
+        # Only the people: who joined, then Ana's reply.
+        joined = notice("agent_joined", "es", name="Ana")
+        assert after[bot_messages:] == [joined, AGENT_REPLY], after
 
         photo = ana.transcript("customer").filter(has_text=PHOTO_CAPTION)
         expect(photo.locator(".attachments a.attachment")).to_have_count(1)
@@ -330,7 +332,13 @@ def test_agent_takes_over_a_telegram_customer_and_hands_back(
         ana.screenshot("conversation.png")
         assert ana.never_reloaded(), ana.navigations
 
-        # Ana hands back: the customer is told and the assistant answers again.
+        # Ana hands back with the serial number she found out: the customer
+        # is told, and the assistant answers again knowing the unit.
+        ana.page.get_by_test_id("handback-add-slot").select_option("serial_number")
+        ana.page.get_by_test_id("handback-add").click()
+        ana.page.locator(
+            '[data-testid="handback-slot"][data-slot="serial_number"]'
+        ).fill("WM 4821 7730")
         ana.page.get_by_test_id("handback-button").click()
         expect(ana.queue_row("queue-active", cid)).to_have_count(0)
         handed_back = notice("handed_back", "es")
@@ -342,6 +350,9 @@ def test_agent_takes_over_a_telegram_customer_and_hands_back(
         assert answer.strip() and new, new
         assert AGENT_REPLY not in new and handed_back not in new, new
         assert last_status(stack_db, cid) == "answered"
+        claim = customer.write("la lavadora no centrifuga")
+        assert "número de serie" not in claim, claim
+        assert "EcoWash" in claim or "4821" in claim, claim
 
         assert ana.never_reloaded(), ana.navigations
         assert not ana.script_errors, ana.script_errors

@@ -467,7 +467,7 @@
 
   // Builds the hand-back inputs; on a refetch, fields the agent has not
   // touched follow the new values and edited ones are kept.
-  function renderHandbackSlots(slots, rebuild) {
+  function renderHandbackSlots(slots, settable, rebuild) {
     const box = $("handback-slots");
     if (rebuild) {
       clear(box);
@@ -475,21 +475,48 @@
     }
     for (const [name, value] of Object.entries(slots || {})) {
       const text = slotText(value);
-      let input = box.querySelector('input[data-slot="' + CSS.escape(name) + '"]');
+      const input = box.querySelector('input[data-slot="' + CSS.escape(name) + '"]');
       if (!input) {
-        input = el("input", { data: { slot: name }, testid: "handback-slot" });
-        input.type = "text";
-        input.value = text;
-        input.id = "handback-slot-" + box.childElementCount;
-        const label = el("label", { className: "slot-label", text: name, title: name });
-        label.htmlFor = input.id;
-        box.append(el("div", { className: "slot-row" }, [label, input]));
+        addSlotInput(box, name, text);
       } else if (input.value === state.slotOriginals[name]) {
         input.value = text;
       }
       state.slotOriginals[name] = text;
     }
-    if (!box.childElementCount) box.append(el("p", { className: "muted small", text: "No case fields to pass back." }));
+    renderSlotAdder(box, settable || []);
+  }
+
+  function addSlotInput(box, name, text) {
+    const input = el("input", { data: { slot: name }, testid: "handback-slot" });
+    input.type = "text";
+    input.value = text;
+    input.id = "handback-slot-" + name;
+    const label = el("label", { className: "slot-label", text: name, title: name });
+    label.htmlFor = input.id;
+    const row = el("div", { className: "slot-row" }, [label, input]);
+    const adder = box.querySelector(".slot-adder");
+    if (adder) box.insertBefore(row, adder);
+    else box.append(row);
+    return input;
+  }
+
+  // What the agent learnt and the bot has not got yet: any case field can be
+  // added before handing back.
+  function renderSlotAdder(box, settable) {
+    const old = box.querySelector(".slot-adder");
+    if (old) old.remove();
+    const present = new Set(Array.from(box.querySelectorAll("input[data-slot]"), (i) => i.dataset.slot));
+    const names = settable.filter((name) => !present.has(name));
+    if (!names.length) return;
+    const select = el("select", { testid: "handback-add-slot", title: "Case field" },
+      names.map((name) => { const option = el("option", { text: name }); option.value = name; return option; }));
+    const add = button("Add field", "small-button", () => {
+      const input = addSlotInput(box, select.value, "");
+      state.slotOriginals[select.value] = "";
+      renderSlotAdder(box, settable);
+      input.focus();
+    }, "handback-add");
+    box.append(el("div", { className: "slot-adder" }, [select, add]));
   }
 
   function conversationTitle(data) {
@@ -540,7 +567,10 @@
     $("reply-form").hidden = !data.mine;
     $("actions").hidden = !data.mine;
     $("note-form").hidden = !data.mine;
-    if (data.mine) renderHandbackSlots((data.case || {}).slots, rebuild);
+    if (data.mine) {
+      const kase = data.case || {};
+      renderHandbackSlots(kase.slots, kase.settable, rebuild);
+    }
   }
 
   // initial: the agent just opened it, so a refusal is worth an alert; on a
@@ -621,6 +651,13 @@
     await Promise.all([loadQueue(), state.openId ? loadConversation(state.openId) : null]);
   }
 
+  // Handed back or closed: what the person says next is not the agent's to
+  // read (a supervisor still can), so the view closes.
+  async function finishConversation(message) {
+    if (!isSupervisor()) closeView();
+    await afterAction(message);
+  }
+
   async function sendReply() {
     const textarea = $("reply-text");
     const text = textarea.value.trim();
@@ -681,7 +718,7 @@
       withBusy($("ticket-create"), async () => {
         const ticket = await api("POST", openPath("/tickets"), { description: description });
         $("ticket-description").value = "";
-        await afterAction("Ticket " + ((ticket && ticket.number) || "") + " created.");
+        await afterAction("Case " + ((ticket && ticket.number) || "") + " updated.");
       });
     });
 
@@ -689,7 +726,7 @@
       event.preventDefault();
       withBusy($("handback-button"), async () => {
         await api("POST", openPath("/hand-back"), { slots: changedSlots() });
-        await afterAction("Conversation handed back to the bot.");
+        await finishConversation("Conversation handed back to the bot.");
       });
     });
 
@@ -705,7 +742,7 @@
           resolution: resolution,
           resolved_first_contact: $("close-first-contact").checked,
         });
-        await afterAction("Conversation closed.");
+        await finishConversation("Conversation closed.");
       });
     });
   }
