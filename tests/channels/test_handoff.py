@@ -345,9 +345,11 @@ def test_nothing_the_person_writes_to_a_person_is_lost_or_answered_by_the_bot(
         {"text": "Hola, soy Laura. Veo sus fotos."},
     )
     assert reply.status_code == 202, reply.text
-    sent = fake_telegram.wait_for_messages(CHAT, 3)
-    assert sent[2]["text"] == "Hola, soy Laura. Veo sus fotos."
-    assert fake_telegram.calls("sendMessage")[2].params["chat_id"] == CHAT
+    sent = fake_telegram.wait_for_messages(CHAT, 4)
+    # Told who joined when Laura claimed it, then her words.
+    assert sent[2]["text"] == notice("agent_joined", "es", name="Laura")
+    assert sent[3]["text"] == "Hola, soy Laura. Veo sus fotos."
+    assert fake_telegram.calls("sendMessage")[3].params["chat_id"] == CHAT
     with Session(clean_db) as session:
         row = session.get_one(ConversationMessage, reply.json()["message_id"])
         assert row.agent_id is not None
@@ -366,11 +368,11 @@ def test_nothing_the_person_writes_to_a_person_is_lost_or_answered_by_the_bot(
         {"slots": {}},
     )
     assert back.status_code == 200, back.text
-    assert fake_telegram.wait_for_messages(CHAT, 4)[3]["text"] == notice(
+    assert fake_telegram.wait_for_messages(CHAT, 5)[4]["text"] == notice(
         "handed_back", "es"
     )
     post(telegram, text_update(CHAT, "gracias, ya está"))
-    assert fake_telegram.wait_for_messages(CHAT, 5)[4]["text"] == (
+    assert fake_telegram.wait_for_messages(CHAT, 6)[5]["text"] == (
         "echo: gracias, ya está"
     )
     assert [turn["message"] for turn in rasa.turns] == [
@@ -558,9 +560,10 @@ def test_an_agents_reply_to_an_sms_conversation_goes_out_by_sms(
     )
 
     assert reply.status_code == 202, reply.text
-    sent = fake_twilio.wait_for_messages(PERSON, 2)
-    assert sent[1].body == "Soy Laura, digame el numero de serie."
-    assert sent[1].from_ == TWILIO_NUMBER
+    sent = fake_twilio.wait_for_messages(PERSON, 3)
+    assert sent[1].body == "Hola, le atiende Laura, del equipo de posventa."
+    assert sent[2].body == "Soy Laura, digame el numero de serie."
+    assert sent[2].from_ == TWILIO_NUMBER
     assert [turn["message"] for turn in rasa.turns] == [ASK_FOR_A_PERSON]
 
 
@@ -618,8 +621,12 @@ def test_an_agents_reply_to_a_web_chat_comes_out_of_its_event_stream(
                 {"text": "Hola, soy Laura."},
             )
             assert reply.status_code == 202, reply.text
-            event = read_event(events.iter_lines())
+            lines = events.iter_lines()
+            joined, event = read_event(lines), read_event(lines)
 
+    assert json.loads(joined["data"])["text"] == notice(
+        "agent_joined", "es", name="Laura"
+    )
     assert event["event"] == "message"
     assert event["id"] == str(reply.json()["message_id"])
     assert json.loads(event["data"]) == {"text": "Hola, soy Laura.", "buttons": []}

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from channels.notices import notice
 from crm_bridge.importer import import_directory
-from crm_bridge.models import Handoff, SurveyInvitation
+from crm_bridge.models import Conversation, Handoff, SurveyInvitation
 from crm_bridge.services import agents
 from tests.channels.fake_rasa import FakeRasa
 from tests.console.conftest import (
@@ -20,6 +20,7 @@ from tests.console.conftest import (
     Desk,
     Waiting,
     log_in,
+    request_person,
     say,
     ticket_events,
 )
@@ -225,3 +226,52 @@ def test_a_nul_in_a_value_handed_back_is_dropped(
 
     assert handed.status_code == 200
     assert rasa.slots[cid]["serial_number"] == "WM 4821"
+
+
+def test_many_replies_at_once_all_go_out(
+    sign_in: Callable[..., Desk],
+    accounts: Accounts,
+    waiting: Callable[..., Waiting],
+):
+    cid = waiting("warranty").conversation_id
+    bruno = sign_in(accounts.bruno)
+    assert bruno.post(conversation_path(cid, "claim")).status_code == 200
+    replies = 20
+    start = threading.Barrier(replies)
+    answers: list[int] = []
+
+    def reply(number: int) -> None:
+        start.wait()
+        answer = bruno.post(conversation_path(cid, "messages"), {"text": f"r{number}"})
+        answers.append(answer.status_code)
+
+    threads = [threading.Thread(target=reply, args=(n,)) for n in range(replies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    # No request keeps a database connection while the message goes out, so
+    # twenty at once never run the pool dry.
+    assert answers == [202] * replies
+    transcript = bruno.get(conversation_path(cid)).json()["messages"]
+    sent = {m["text"] for m in transcript if m["author"] == "agent"}
+    assert sent == {f"r{number}" for number in range(replies)}
+
+
+def test_a_call_takes_no_written_reply(
+    sign_in: Callable[..., Desk],
+    accounts: Accounts,
+    server: TestClient,
+    db: Session,
+):
+    db.add(Conversation(id="voice-CA123", channel="voice", address="+34600111222"))
+    db.commit()
+    request_person(server, "voice-CA123", "warranty")
+    bruno = sign_in(accounts.bruno)
+    assert bruno.post(conversation_path("voice-CA123", "claim")).status_code == 200
+
+    refused = bruno.post(conversation_path("voice-CA123", "messages"), {"text": "hola"})
+
+    assert refused.status_code == 409
+    assert "phone call" in refused.json()["detail"]
