@@ -68,7 +68,7 @@ def module_of(tracker: Tracker) -> str:
 
 
 async def open_handoff(
-    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str, message: str
+    dispatcher: CollectingDispatcher, tracker: Tracker, reason: str
 ) -> bool:
     """Opens (or finds again) the conversation's handoff case and says so.
 
@@ -94,6 +94,9 @@ async def open_handoff(
         tracker.sender_id,
         ticket["number"],
     )
+    message = (
+        "handoff_not_understood" if reason == "not_understood" else "handoff_opened"
+    )
     say(dispatcher, tracker, message, ticket_number=ticket["number"])
     return True
 
@@ -107,7 +110,7 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
-        if not await open_handoff(dispatcher, tracker, "requested", "handoff_opened"):
+        if not await open_handoff(dispatcher, tracker, "requested"):
             return []
         return reset_claim()
 
@@ -128,9 +131,7 @@ class ActionDefaultFallback(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[dict[str, Any]]:
         if tracker.active_loop.get("name") == TWO_STAGE_FALLBACK:
-            opened = await open_handoff(
-                dispatcher, tracker, "not_understood", "handoff_not_understood"
-            )
+            opened = await open_handoff(dispatcher, tracker, "not_understood")
             if opened:
                 return [UserUtteranceReverted(), *reset_claim()]
             return [UserUtteranceReverted()]
