@@ -488,8 +488,13 @@ def test_each_step_of_a_handoff_is_an_event_on_its_ticket(
         "name": "serial_number",
         "value": "WM-1",
     }
-    # Second stretch: the person asks again; closed at first contact.
-    assert request_person(server, cid, "warranty") == case.ticket_number
+    # The first request was answered: its case is resolved.
+    first = server.get(f"/api/v1/tickets/{case.ticket_number}").json()
+    assert first["status"] == "resolved"
+    # Second stretch: the person asks again (a new case); closed at first
+    # contact.
+    second_number = request_person(server, cid, "warranty")
+    assert second_number != case.ticket_number
     assert bruno.post(conversation_path(cid, "claim")).status_code == 200
     closed = bruno.post(
         conversation_path(cid, "close"),
@@ -498,13 +503,17 @@ def test_each_step_of_a_handoff_is_an_event_on_its_ticket(
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
 
-    ticket = server.get(f"/api/v1/tickets/{case.ticket_number}").json()
-    steps = [
-        event
-        for event in ticket["events"]
-        if event["kind"].startswith("handoff_")
-        or event["kind"] in ("agent_reply", "handed_back")
-    ]
+    ticket = server.get(f"/api/v1/tickets/{second_number}").json()
+
+    def handoff_steps(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            event
+            for event in events
+            if event["kind"].startswith("handoff_")
+            or event["kind"] in ("agent_reply", "handed_back")
+        ]
+
+    steps = handoff_steps(first["events"]) + handoff_steps(ticket["events"])
     assert kinds(steps) == [
         "handoff_requested",
         "handoff_claimed",
@@ -534,9 +543,7 @@ def test_each_step_of_a_handoff_is_an_event_on_its_ticket(
     closing = [event for event in ticket["events"] if event["kind"] == "closed"]
     assert closing[0]["detail"]["resolution"] == "Placa sustituida"
     with Session(clean_db) as session:
-        stored = session.scalar(
-            select(Ticket).where(Ticket.number == case.ticket_number)
-        )
+        stored = session.scalar(select(Ticket).where(Ticket.number == second_number))
         assert stored is not None and stored.resolution == "Placa sustituida"
     # What the person saw (a supervisor reads it: the case is closed, it is
     # no longer Bruno's): Bruno's words, then the assistant again.

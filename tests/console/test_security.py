@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from crm_bridge.console.auth import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from crm_bridge.main import create_app
 from crm_bridge.models import Agent, AgentSession
+from tests.channels.conftest import wait_until
 from tests.channels.fake_rasa import FakeRasa
 from tests.console.conftest import (
     PASSWORD,
@@ -278,6 +279,12 @@ def test_every_change_needs_the_sessions_csrf_token(
         if method in UNSAFE and (method, template) != SIGN_IN
     )
     assert len(changes) >= 10
+    # The claim told the person who joined: wait until that went out, so the
+    # snapshot does not change under the test.
+    wait_until(
+        lambda: "pending" not in str(snapshot(clean_db)["conversation_messages"]),
+        what="the joined notice sent",
+    )
     before = snapshot(clean_db)
 
     for method, template in changes:
