@@ -544,6 +544,8 @@
 
     const canClaim = !data.mine && handoff && handoff.status === "waiting";
     $("conv-claim").hidden = !canClaim;
+    const canRelease = isSupervisor() && !data.mine && handoff && handoff.status === "active";
+    $("conv-release").hidden = !canRelease;
 
     const notMine = $("not-mine");
     if (data.mine) {
@@ -624,6 +626,7 @@
       $("actions").hidden = true;
       $("note-form").hidden = true;
       $("conv-claim").hidden = true;
+      $("conv-release").hidden = true;
       $("conv-title").textContent = "Loading...";
       $("conv-meta").textContent = "";
       clear($("transcript"));
@@ -682,6 +685,13 @@
   }
 
   function bindConversationActions() {
+    $("conv-release").addEventListener("click", () => {
+      if (!state.openId) return;
+      withBusy($("conv-release"), async () => {
+        await api("POST", openPath("/release"));
+        await afterAction("Conversation put back in the queue.");
+      });
+    });
     $("conv-claim").addEventListener("click", () => {
       if (state.openId) withBusy($("conv-claim"), () => claimConversation(state.openId));
     });
