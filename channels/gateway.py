@@ -406,6 +406,7 @@ class Gateway:
                             "id": message.id,
                             "text": message.text,
                             "buttons": message.buttons,
+                            "from": message.agent_name,
                         }
                     ),
                 )

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
 from crm_bridge.models import (
+    Agent,
     Attachment,
     ChannelContact,
     Conversation,
@@ -120,6 +121,8 @@ class StoredOutbound:
     status: str
     platform_message_id: str | None
     reply_to_id: int | None = None
+    # The first name of the agent who wrote it; None for the assistant.
+    agent_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +150,10 @@ def phone_or_none(value: str | None) -> str | None:
 
 
 def _stored_outbound(
-    row: ConversationMessage, channel: str, address: str | None
+    row: ConversationMessage,
+    channel: str,
+    address: str | None,
+    agent_name: str | None = None,
 ) -> StoredOutbound:
     return StoredOutbound(
         id=row.id,
@@ -159,6 +165,7 @@ def _stored_outbound(
         status=row.status,
         platform_message_id=row.platform_message_id,
         reply_to_id=row.reply_to_id,
+        agent_name=agent_name,
     )
 
 
@@ -753,7 +760,9 @@ class ConversationLog:
     @staticmethod
     def _outbound(session: Session, row: ConversationMessage) -> StoredOutbound:
         conversation = session.get_one(Conversation, row.conversation_id)
-        return _stored_outbound(row, conversation.channel, conversation.address)
+        agent = session.get(Agent, row.agent_id) if row.agent_id else None
+        name = agent.display_name.split()[0] if agent and agent.display_name else None
+        return _stored_outbound(row, conversation.channel, conversation.address, name)
 
     def contact_blocked(self, conversation_id: str) -> str | None:
         """Why nothing may be sent to this conversation's contact, if so."""

@@ -182,7 +182,7 @@ async def stream_web_events(
                 gateway.log.pushed_since, conversation_id, last
             ):
                 last = missed.id
-                yield _event(missed.id, missed.text, missed.buttons)
+                yield _event(missed.id, missed.text, missed.buttons, missed.agent_name)
             async for data in live_messages(request, live, KEEPALIVE_SECONDS):
                 if data is None:
                     yield ": keep-alive\n\n"
@@ -190,7 +190,12 @@ async def stream_web_events(
                 pushed = json.loads(data)
                 if pushed["id"] > last:
                     last = pushed["id"]
-                    yield _event(pushed["id"], pushed["text"], pushed["buttons"])
+                    yield _event(
+                        pushed["id"],
+                        pushed["text"],
+                        pushed["buttons"],
+                        pushed.get("from"),
+                    )
 
     return StreamingResponse(
         events(),
@@ -225,6 +230,15 @@ async def live_messages(
             waiting.cancel()
 
 
-def _event(message_id: int, text: str, buttons: list[dict[str, str]]) -> str:
-    data = json.dumps({"text": text, "buttons": buttons}, ensure_ascii=False)
+def _event(
+    message_id: int,
+    text: str,
+    buttons: list[dict[str, str]],
+    agent_name: str | None = None,
+) -> str:
+    # "from": the agent who wrote it, so the page can show a person is there.
+    fields = {"text": text, "buttons": buttons}
+    if agent_name:
+        fields["from"] = agent_name
+    data = json.dumps(fields, ensure_ascii=False)
     return f"id: {message_id}\nevent: message\ndata: {data}\n\n"

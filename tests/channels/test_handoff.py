@@ -629,7 +629,11 @@ def test_an_agents_reply_to_a_web_chat_comes_out_of_its_event_stream(
     )
     assert event["event"] == "message"
     assert event["id"] == str(reply.json()["message_id"])
-    assert json.loads(event["data"]) == {"text": "Hola, soy Laura.", "buttons": []}
+    assert json.loads(event["data"]) == {
+        "text": "Hola, soy Laura.",
+        "buttons": [],
+        "from": "Laura",
+    }
     assert [turn["message"] for turn in rasa.turns] == [ASK_FOR_A_PERSON]
 
 

@@ -10,10 +10,28 @@
   const CHANNELS = { web: "Web", sms: "SMS", voice: "Voice", telegram: "Telegram" };
   const REASONS = {
     requested: "asked for a person",
-    not_understood: "not understood",
+    not_understood: "not understood twice",
     rule: "rule",
-    agent: "sent by an agent",
+    agent: "taken over",
+    assistant_down: "assistant unavailable",
   };
+  // Words for the states and forms the API names in code.
+  const WORDS = {
+    waiting: "waiting", active: "active", handed_back: "handed back", closed: "closed",
+    pending_assignment: "pending assignment", in_transit: "in transit",
+    paid_repair: "paid repair", delivery_damage: "delivery damage",
+    delivery_delay: "delivery delay", display_request: "display request",
+    large_divergence: "large divergence", recently_expired_warranty: "recently expired warranty",
+    warranty_claim_form: "warranty claim", repair_status_form: "repair status",
+    order_status_form: "order status", order_divergence_form: "order divergence",
+    order_discount_form: "order discount", delivery_problem_form: "delivery problem",
+    display_request_form: "display request", display_status_form: "display request status",
+    shop_identity_form: "shop identification", survey_form: "survey",
+  };
+
+  function word(value) {
+    return WORDS[value] || String(value || "").replace(/_/g, " ");
+  }
 
   const state = {
     me: null,
@@ -217,7 +235,7 @@
 
   function reasonText(item) {
     const reason = REASONS[item.reason] || item.reason || "";
-    return item.reason === "rule" && item.rule ? reason + ": " + item.rule : reason;
+    return item.reason === "rule" && item.rule ? reason + ": " + word(item.rule) : reason;
   }
 
   function languageText(language) {
@@ -425,14 +443,14 @@
     if (orders.length) {
       panel.append(el("h4", { text: "Orders" }), table(
         ["Number", "Status", "Ordered"],
-        orders.map((o) => [o.number, o.status, o.ordered_on]),
+        orders.map((o) => [o.number, word(o.status), o.ordered_on]),
       ));
     }
     const tickets = p.tickets || [];
     if (tickets.length) {
       panel.append(el("h4", { text: "Tickets" }), table(
         ["Number", "Kind", "Status", "Opened"],
-        tickets.map((t) => [t.number, t.kind, t.status, formatTimestamp(t.created_at) || t.created_at]),
+        tickets.map((t) => [t.number, word(t.kind), word(t.status), formatTimestamp(t.created_at) || t.created_at]),
       ));
     }
     if (!units.length && !orders.length && !tickets.length) {
@@ -447,7 +465,7 @@
     panel.append(el("h3", { text: "Case" }));
     panel.append(el("p", { className: "small" }, [
       el("span", { className: "muted", text: "Form: " }),
-      el("span", { className: "active-form", text: info.active_form || "none" }),
+      el("span", { className: "active-form", text: info.active_form ? word(info.active_form) : "none" }),
     ]));
     const entries = Object.entries(info.slots || {});
     if (!entries.length) {
@@ -534,7 +552,7 @@
     $("conv-title").textContent = conversationTitle(data);
     const meta = [CHANNELS[conversation.channel] || conversation.channel, languageText(conversation.language)];
     if (handoff) {
-      meta.push(handoff.module, reasonText(handoff), handoff.status);
+      meta.push(handoff.module, reasonText(handoff), word(handoff.status));
       if (handoff.agent) meta.push("with " + handoff.agent.display_name);
       if (handoff.ticket_number) meta.push("ticket " + handoff.ticket_number);
     } else {
