@@ -19,6 +19,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased, sessionmaker
 
+from crm_bridge.core.db import as_stored
 from crm_bridge.models import (
     Agent,
     Attachment,
@@ -167,13 +168,6 @@ def _stored_outbound(
         reply_to_id=row.reply_to_id,
         agent_name=agent_name,
     )
-
-
-def _naive_if_sqlite(session: Session, moment: dt.datetime) -> dt.datetime:
-    # SQLite keeps CURRENT_TIMESTAMP as naive UTC text.
-    if session.get_bind().dialect.name == "sqlite":
-        return moment.replace(tzinfo=None)
-    return moment
 
 
 class ConversationLog:
@@ -620,8 +614,8 @@ class ConversationLog:
         """
         now = now or dt.datetime.now(dt.UTC)
         with self._sessions() as session:
-            stale = _naive_if_sqlite(session, now - STALE_AFTER)
-            left_behind = _naive_if_sqlite(session, now - LEFT_BEHIND_AFTER)
+            stale = as_stored(session, now - STALE_AFTER)
+            left_behind = as_stored(session, now - LEFT_BEHIND_AFTER)
             candidates = session.execute(
                 select(
                     ConversationMessage.id,
@@ -644,7 +638,7 @@ class ConversationLog:
                 if row.status == FAILED
                 and row.attempts < MAX_ATTEMPTS
                 and row.updated_at
-                <= _naive_if_sqlite(session, now - retry_after(row.attempts))
+                <= as_stored(session, now - retry_after(row.attempts))
             ]
             for rows, status in ((stuck, PROCESSING), (due, FAILED)):
                 if rows:

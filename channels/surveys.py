@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 
 from channels.log import PENDING, UNDELIVERABLE, ConversationLog
 from channels.rasa_client import RasaClient, RasaUnavailableError, Reply
+from crm_bridge.core.db import as_utc
 from crm_bridge.models import (
     ConversationMessage,
     InvitationStatus,
@@ -85,7 +86,7 @@ class SurveyInviter:
             ).all()
         due = set()
         for row in rows:
-            if _aware(row.created_at) < now - MAX_AGE:
+            if as_utc(row.created_at) < now - MAX_AGE:
                 self.fail(row.id, "not sent within a day")
             else:
                 due.add(row.conversation_id)
@@ -266,8 +267,3 @@ async def _busy(rasa: RasaClient, conversation_id: str) -> bool:
         return True
     age = dt.datetime.now(dt.UTC) - dt.datetime.fromtimestamp(last_event, dt.UTC)
     return age < SESSION_EXPIRY
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    # SQLite gives timestamps back without their zone (UTC).
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

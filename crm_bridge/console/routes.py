@@ -359,21 +359,11 @@ async def claim_conversation(
 ) -> dict[str, Any]:
     """Takes a waiting conversation; 409 names who has it when someone else
     was first."""
-    summary = await in_db(
-        sessions,
-        _crm(
-            lambda session: views.handoff_summary(
-                handoffs.claim(session, conversation_id, agent)
-            )
-        ),
+    summary = await _handoff_step(
+        sessions, lambda session: handoffs.claim(session, conversation_id, agent)
     )
     await _say_who_joined(gateway, sessions, conversation_id, agent)
-    await gateway.tell_console(
-        "queue",
-        conversation_id=conversation_id,
-        handoff_id=summary["handoff_id"],
-        what="claimed",
-    )
+    await _tell_queue(gateway, conversation_id, summary, "claimed")
     return summary
 
 
@@ -385,13 +375,8 @@ async def take_over_conversation(
     conversation_id: str, agent: Supervisor, sessions: Sessions, gateway: GatewayDep
 ) -> dict[str, Any]:
     """A supervisor takes a conversation from the assistant, mid-flow."""
-    summary = await in_db(
-        sessions,
-        _crm(
-            lambda session: views.handoff_summary(
-                handoffs.takeover(session, conversation_id, agent)
-            )
-        ),
+    summary = await _handoff_step(
+        sessions, lambda session: handoffs.takeover(session, conversation_id, agent)
     )
     try:
         # The form the assistant was in stops: the person now leads.
@@ -405,12 +390,7 @@ async def take_over_conversation(
     except RasaUnavailableError:
         logger.warning("takeover of %s: the form could not be stopped", conversation_id)
     await _say_who_joined(gateway, sessions, conversation_id, agent)
-    await gateway.tell_console(
-        "queue",
-        conversation_id=conversation_id,
-        handoff_id=summary["handoff_id"],
-        what="claimed",
-    )
+    await _tell_queue(gateway, conversation_id, summary, "claimed")
     return summary
 
 
@@ -420,21 +400,32 @@ async def release_conversation(
 ) -> dict[str, Any]:
     """A supervisor puts a conversation an agent holds back in the queue (the
     agent went home); the next agent claims it."""
-    summary = await in_db(
-        sessions,
-        _crm(
-            lambda session: views.handoff_summary(
-                handoffs.release(session, conversation_id, agent)
-            )
-        ),
+    summary = await _handoff_step(
+        sessions, lambda session: handoffs.release(session, conversation_id, agent)
     )
+    await _tell_queue(gateway, conversation_id, summary, "released")
+    return summary
+
+
+async def _handoff_step(
+    sessions: sessionmaker[Session], step: Callable[[Session], handoffs.Handoff]
+) -> dict[str, Any]:
+    """Runs one step of a handoff (claim, take over, release, close) and
+    returns the handoff as the console shows it."""
+    return await in_db(
+        sessions, _crm(lambda session: views.handoff_summary(step(session)) or {})
+    )
+
+
+async def _tell_queue(
+    gateway: Gateway, conversation_id: str, summary: dict[str, Any], what: str
+) -> None:
     await gateway.tell_console(
         "queue",
         conversation_id=conversation_id,
         handoff_id=summary["handoff_id"],
-        what="released",
+        what=what,
     )
-    return summary
 
 
 async def _say_who_joined(
@@ -672,12 +663,7 @@ async def hand_back_conversation(
 
     summary, language = await in_db(sessions, _crm(hand_back))
     await gateway.push(conversation_id, notice("handed_back", language))
-    await gateway.tell_console(
-        "queue",
-        conversation_id=conversation_id,
-        handoff_id=summary["handoff_id"],
-        what="handed_back",
-    )
+    await _tell_queue(gateway, conversation_id, summary, "handed_back")
     return summary
 
 
@@ -698,27 +684,18 @@ async def close_conversation(
 ) -> dict[str, Any]:
     """Ends the handoff and closes its case with the resolution; the
     customer is invited to the satisfaction survey."""
-    summary = await in_db(
+    summary = await _handoff_step(
         sessions,
-        _crm(
-            lambda session: views.handoff_summary(
-                handoffs.close(
-                    session,
-                    conversation_id,
-                    agent,
-                    body.resolution,
-                    body.resolved_first_contact,
-                )
-            )
+        lambda session: handoffs.close(
+            session,
+            conversation_id,
+            agent,
+            body.resolution,
+            body.resolved_first_contact,
         ),
     )
     await gateway.invite_now(conversation_id)
-    await gateway.tell_console(
-        "queue",
-        conversation_id=conversation_id,
-        handoff_id=summary["handoff_id"],
-        what="closed",
-    )
+    await _tell_queue(gateway, conversation_id, summary, "closed")
     return summary
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from crm_bridge.core.db import as_stored, as_utc
 from crm_bridge.models import (
     Agent,
     Attachment,
@@ -54,15 +55,7 @@ ATTACHMENT_URL = "/console/api/attachments/{}"
 
 
 def iso(moment: dt.datetime | None) -> str | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.UTC)
-    return moment.isoformat()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return as_utc(moment).isoformat() if moment is not None else None
 
 
 def who(session: Session, conversation: Conversation) -> str:
@@ -111,7 +104,7 @@ def handoff_item(
             ConversationMessage.id > (answered_up_to or 0),
         )
     )
-    requested = _aware(handoff.requested_at)
+    requested = as_utc(handoff.requested_at)
     return {
         "handoff_id": handoff.id,
         "conversation_id": handoff.conversation_id,
@@ -342,9 +335,7 @@ def conversation_view(
 
 def recent_bot_conversations(session: Session, now: dt.datetime) -> list[dict]:
     """Conversations of the last day the assistant still holds."""
-    since = now - dt.timedelta(days=1)
-    if session.get_bind().dialect.name == "sqlite":
-        since = since.replace(tzinfo=None)
+    since = as_stored(session, now - dt.timedelta(days=1))
     last = (
         select(
             ConversationMessage.conversation_id,

@@ -3,9 +3,10 @@
 Nothing here runs at import time: callers build the engine when they need it.
 """
 
+import datetime as dt
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from alembic import command
 from alembic.config import Config
@@ -19,6 +20,26 @@ from crm_bridge.core.config import Settings
 logger = logging.getLogger(__name__)
 
 ALEMBIC_INI = Path(__file__).resolve().parent.parent / "alembic.ini"
+
+
+@overload
+def as_utc(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """A timestamp read from the database, with its zone: SQLite gives them
+    back naive, and they were written in UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=dt.UTC)
+    return moment
+
+
+def as_stored(session: Session, moment: dt.datetime) -> dt.datetime:
+    """A moment to compare with stored timestamps: SQLite keeps them as naive
+    UTC text, PostgreSQL with their zone."""
+    if session.get_bind().dialect.name == "sqlite" and moment.tzinfo is not None:
+        return moment.astimezone(dt.UTC).replace(tzinfo=None)
+    return moment
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:

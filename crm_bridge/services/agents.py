@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy import case, delete, select, update
 from sqlalchemy.orm import Session
 
+from crm_bridge.core.db import as_stored, as_utc
 from crm_bridge.models import Agent, AgentRole, AgentSession
 from crm_bridge.services.errors import CrmError, InvalidValueError
 from crm_bridge.services.handoff_policy import MODULES
@@ -233,7 +234,7 @@ def log_in(
         update(Agent)
         .where(
             Agent.id == agent.id,
-            Agent.failed_login_at < _stored(session, now - LOCKOUT),
+            Agent.failed_login_at < as_stored(session, now - LOCKOUT),
         )
         .values(failed_logins=0)
     )
@@ -243,7 +244,7 @@ def log_in(
         .values(
             failed_logins=Agent.failed_logins + 1,
             failed_login_at=case(
-                (Agent.failed_logins < MAX_FAILED_LOGINS, _stored(session, now)),
+                (Agent.failed_logins < MAX_FAILED_LOGINS, as_stored(session, now)),
                 else_=Agent.failed_login_at,
             ),
         )
@@ -251,7 +252,7 @@ def log_in(
     ).one()
     session.commit()
     if attempts.failed_logins > MAX_FAILED_LOGINS:
-        raise LoginLockedError((_aware(attempts.failed_login_at) or now) + LOCKOUT)
+        raise LoginLockedError((as_utc(attempts.failed_login_at) or now) + LOCKOUT)
     if not verify_password(password, agent.password_hash) or not agent.active:
         logger.warning("console login refused for %s", agent.username)
         raise LoginRefusedError()
@@ -281,7 +282,7 @@ def session_of(
     )
     if found is None or not found.agent.active:
         return None
-    expires = _aware(found.expires_at)
+    expires = as_utc(found.expires_at)
     if expires is None or expires <= now:
         return None
     return found
@@ -305,23 +306,9 @@ def mark_seen(session: Session, agent_id: int, now: dt.datetime | None = None) -
 
 
 def is_online(agent: Agent, online_seconds: int, now: dt.datetime) -> bool:
-    seen = _aware(agent.last_seen_at)
+    seen = as_utc(agent.last_seen_at)
     return seen is not None and now - seen <= dt.timedelta(seconds=online_seconds)
-
-
-def _stored(session: Session, moment: dt.datetime) -> dt.datetime:
-    # SQLite keeps timestamps as naive UTC.
-    if session.get_bind().dialect.name == "sqlite":
-        return moment.astimezone(dt.UTC).replace(tzinfo=None)
-    return moment
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite gives back naive UTC.
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=dt.UTC)

@@ -14,6 +14,7 @@ from sqlalchemy import exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from crm_bridge.core.db import as_utc
 from crm_bridge.models import (
     Agent,
     AgentRole,
@@ -414,9 +415,7 @@ def claim(
         taken = current(session, conversation_id)
         by = taken.agent.display_name if taken and taken.agent else "someone else"
         raise HandoffTakenError(by)
-    requested = handoff.requested_at
-    if requested.tzinfo is None:
-        requested = requested.replace(tzinfo=dt.UTC)
+    requested = as_utc(handoff.requested_at)
     _event(
         handoff.ticket,
         "handoff_claimed",

@@ -1,5 +1,4 @@
 """Who is speaking in a conversation: a shop's staff, a customer, or unknown.
-
 Every query about orders, display units or tickets is asked for a
 conversation, and the answer is filtered by its speaker. Identity comes from
 what the channel vouches for (the phone number of an SMS or a call, the phone
@@ -15,6 +14,7 @@ from typing import Literal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm_bridge.core.db import as_utc
 from crm_bridge.models import (
     ChannelContact,
     Conversation,
@@ -154,7 +154,7 @@ def check_attempts(session: Session, conversation: Conversation) -> None:
     """
     now = dt.datetime.now(dt.UTC)
     since = now - ATTEMPT_WINDOW
-    last = _aware(conversation.identity_attempted_at)
+    last = as_utc(conversation.identity_attempted_at)
     if last is not None and last < since:
         conversation.identity_attempts = 0
     if conversation.identity_attempts >= MAX_CODE_ATTEMPTS:
@@ -214,10 +214,3 @@ def _conversation(session: Session, conversation_id: str, channel: str) -> Conve
         session.add(conversation)
         session.flush()
     return conversation
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    # SQLite gives back naive datetimes; they were written in UTC.
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=dt.UTC)
-    return moment
