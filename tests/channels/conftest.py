@@ -117,3 +117,36 @@ def wait_until(
 def a_minute_later() -> dt.datetime:
     """A sweep's "now" past the pause before a message counts as left behind."""
     return dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
+
+
+# -- the agent console and event streams ---------------------------------------
+
+
+def console_log_in(
+    client: TestClient | httpx.Client, username: str, password: str
+) -> str:
+    """Signs in as the console page does; returns the session's CSRF token."""
+    assert client.get("/console/login").status_code == 200
+    csrf = client.cookies.get("ipsm_console_csrf", path="/console") or ""
+    answer = client.post(
+        "/console/api/login",
+        json={"username": username, "password": password},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.json()["csrf_token"]
+
+
+def read_sse(lines: Iterator[str]) -> dict[str, str]:
+    """The next server-sent event's fields; comments (keep-alives) skipped."""
+    fields: dict[str, str] = {}
+    for line in lines:
+        if not line:
+            if fields:
+                return fields
+            continue
+        if line.startswith(":"):
+            continue
+        name, _, value = line.partition(":")
+        fields[name] = value.removeprefix(" ")
+    raise AssertionError(f"the stream ended; last fields {fields}")

@@ -28,7 +28,7 @@ from crm_bridge.models import AgentRole
 from crm_bridge.schemas import TicketCreate
 from crm_bridge.services import agents
 from crm_bridge.services.tickets import create_ticket
-from tests.channels.conftest import ScriptedRasa
+from tests.channels.conftest import ScriptedRasa, console_log_in, read_sse
 from tests.conftest import make_settings
 from tests.fakes.server import BackgroundServer
 
@@ -115,32 +115,14 @@ def app_settings(
     )
 
 
-def log_in(client: httpx.Client, username: str) -> str:
-    """Signs in as the console page does; returns the session's CSRF token."""
-    assert client.get("/console/login").status_code == 200
-    csrf = client.cookies.get("ipsm_console_csrf", path="/console") or ""
-    answer = client.post(
-        "/console/api/login",
-        json={"username": username, "password": PASSWORD},
-        headers={"X-CSRF-Token": csrf},
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["csrf_token"]
-
-
 def read_event(lines: Iterator[str]) -> tuple[str, dict[str, Any]]:
-    """The next server-sent event's name and data; keep-alives skipped."""
-    fields: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            if fields:
-                return fields.get("event", "message"), json.loads(fields["data"])
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value.removeprefix(" ")
-    raise AssertionError(f"the stream ended; last fields {fields}")
+    """The next server-sent event's name and data."""
+    fields = read_sse(lines)
+    return fields.get("event", "message"), json.loads(fields["data"])
+
+
+def log_in(client: httpx.Client, username: str) -> str:
+    return console_log_in(client, username, PASSWORD)
 
 
 def next_event_about(

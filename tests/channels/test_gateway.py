@@ -46,6 +46,7 @@ from crm_bridge.core.config import Settings
 from crm_bridge.core.db import make_session_factory
 from crm_bridge.main import create_app
 from crm_bridge.models import ConversationMessage
+from tests.channels.conftest import read_sse
 from tests.channels.fake_rasa import FakeRasa
 from tests.conftest import TEST_SERVICE_TOKEN, make_settings
 from tests.fakes.server import BackgroundServer
@@ -619,21 +620,6 @@ def test_a_push_that_cannot_be_sent_is_refused(
     assert fake_telegram.calls("sendMessage") == []
 
 
-def read_event(lines: Iterator[str]) -> dict[str, str]:
-    """The next server-sent event's fields; comments (keep-alives) skipped."""
-    fields: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            if fields:
-                return fields
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value.removeprefix(" ")
-    raise AssertionError(f"the stream ended; last fields {fields}")
-
-
 @pytest.fixture
 def server(push_settings: Settings, clean_db: Engine) -> Iterator[httpx.Client]:
     """The services app on a real loopback port: streams need a real server."""
@@ -657,7 +643,7 @@ def test_a_push_to_a_web_conversation_comes_out_of_its_event_stream(
         assert events.headers["content-type"].startswith("text/event-stream")
         pushed = push(server, conversation_id, "Le llamamos mañana por la mañana.")
         assert pushed.status_code == 202
-        event = read_event(events.iter_lines())
+        event = read_sse(events.iter_lines())
 
     assert event["id"] == str(pushed.json()["message_id"])
     assert event["event"] == "message"
@@ -682,7 +668,7 @@ def test_the_event_stream_lives_on_after_keep_alives(
         while keep_alives < 3:
             keep_alives += next(lines).startswith(": keep-alive")
         push(server, conversation_id, "Sigue ahí.")
-        event = read_event(lines)
+        event = read_sse(lines)
 
     assert json.loads(event["data"])["text"] == "Sigue ahí."
 
@@ -699,9 +685,9 @@ def test_a_reconnecting_page_gets_what_it_missed_after_its_last_event_id(
 
     with server.stream("GET", url, headers={"Last-Event-ID": str(ids[0])}) as events:
         lines = events.iter_lines()
-        missed = [read_event(lines) for _ in range(2)]
+        missed = [read_sse(lines) for _ in range(2)]
         live = push(server, conversation_id, "Cuarto.").json()["message_id"]
-        after = read_event(lines)
+        after = read_sse(lines)
 
     assert [(int(e["id"]), json.loads(e["data"])["text"]) for e in missed] == list(
         zip(ids[1:], texts[1:], strict=True)

@@ -54,7 +54,9 @@ from tests.channels.conftest import (
     TWILIO_NUMBER,
     TWILIO_PUBLIC_BASE_URL,
     ScriptedRasa,
+    console_log_in,
     post_signed,
+    read_sse,
     wait_until,
 )
 from tests.conftest import make_settings
@@ -179,16 +181,7 @@ def add_agent(
 
 
 def log_in(client: TestClient | httpx.Client, username: str = "laura") -> str:
-    """Signs in as the console page does; returns the session's CSRF token."""
-    assert client.get("/console/login").status_code == 200
-    csrf = client.cookies.get("ipsm_console_csrf", path="/console")
-    answer = client.post(
-        "/console/api/login",
-        json={"username": username, "password": PASSWORD},
-        headers={"X-CSRF-Token": csrf or ""},
-    )
-    assert answer.status_code == 200, answer.text
-    return answer.json()["csrf_token"]
+    return console_log_in(client, username, PASSWORD)
 
 
 def console_post(
@@ -567,21 +560,6 @@ def test_an_agents_reply_to_an_sms_conversation_goes_out_by_sms(
     assert [turn["message"] for turn in rasa.turns] == [ASK_FOR_A_PERSON]
 
 
-def read_event(lines: Iterator[str]) -> dict[str, str]:
-    """The next server-sent event's fields; comments (keep-alives) skipped."""
-    fields: dict[str, str] = {}
-    for line in lines:
-        if not line:
-            if fields:
-                return fields
-            continue
-        if line.startswith(":"):
-            continue
-        name, _, value = line.partition(":")
-        fields[name] = value.removeprefix(" ")
-    raise AssertionError(f"the stream ended; last fields {fields}")
-
-
 def test_an_agents_reply_to_a_web_chat_comes_out_of_its_event_stream(
     migrated_settings: Settings,
     rasa: ScriptedRasa,
@@ -622,7 +600,7 @@ def test_an_agents_reply_to_a_web_chat_comes_out_of_its_event_stream(
             )
             assert reply.status_code == 202, reply.text
             lines = events.iter_lines()
-            joined, event = read_event(lines), read_event(lines)
+            joined, event = read_sse(lines), read_sse(lines)
 
     assert json.loads(joined["data"])["text"] == notice(
         "agent_joined", "es", name="Laura"
